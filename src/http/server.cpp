@@ -1,0 +1,202 @@
+#include "http/server.h"
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+#include <pistache/net.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <sstream>
+
+#include "http/api_error.h"
+#include "http/request_id.h"
+
+namespace tokenizer {
+namespace {
+
+using namespace Pistache;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+class PistacheResponder final : public Responder {
+ public:
+  PistacheResponder(Http::ResponseWriter writer, bool keep_alive, std::string request_id)
+      : writer_(std::move(writer)), keep_alive_(keep_alive), request_id_(std::move(request_id)) {}
+
+  ~PistacheResponder() override {
+    // A handler that forgot to answer must not leave the client hanging.
+    if (!sent_.load()) {
+      send(make_error(ApiErrorCode::internal_error, request_id_));
+    }
+  }
+
+  void send(ApiResponse r) override {
+    if (sent_.exchange(true)) return;
+    try {
+      auto& h = writer_.headers();
+      h.remove<Http::Header::Connection>();
+      const bool keep = keep_alive_ && !r.close_connection;
+      h.add<Http::Header::Connection>(keep ? Http::ConnectionControl::KeepAlive
+                                           : Http::ConnectionControl::Close);
+      if (r.content_type.empty()) {
+        writer_.setMime(MIME(Application, Json));
+      } else {
+        writer_.setMime(Http::Mime::MediaType::fromString(r.content_type));
+      }
+      h.addRaw(Http::Header::Raw("Cache-Control", "no-store"));
+      h.addRaw(Http::Header::Raw("X-Content-Type-Options", "nosniff"));
+      h.addRaw(Http::Header::Raw("X-Request-Id", request_id_));
+      for (auto& [k, v] : r.headers) h.addRaw(Http::Header::Raw(k, v));
+      // The promise is deliberately dropped: a write to a closed peer never settles it.
+      writer_.send(static_cast<Http::Code>(r.status), r.body);
+    } catch (...) {
+      // The peer is gone or the write could not be queued: nothing left to tell anyone.
+    }
+  }
+
+ private:
+  Http::ResponseWriter writer_;
+  bool keep_alive_;
+  std::string request_id_;
+  std::atomic<bool> sent_{false};
+};
+
+bool wants_keep_alive(const Http::Request& req) {
+  auto conn = req.headers().tryGet<Http::Header::Connection>();
+  if (req.version() == Http::Version::Http11) {
+    return !conn || conn->control() != Http::ConnectionControl::Close;
+  }
+  return conn && conn->control() == Http::ConnectionControl::KeepAlive;
+}
+
+ApiRequest copy_request(const Http::Request& req) {
+  ApiRequest out;
+  out.method = Http::methodString(req.method());
+  out.path = req.resource();
+  out.query = req.query().as_str();
+  for (const auto& h : req.headers().list()) {
+    std::ostringstream os;
+    h->write(os);
+    out.headers.emplace_back(lower(h->name()), os.str());
+  }
+  for (const auto& [name, raw] : req.headers().rawList()) {
+    out.headers.emplace_back(lower(name), raw.value());
+  }
+  out.body = req.body();
+  try {
+    out.peer_address = req.address().host();
+  } catch (...) {
+    out.peer_address = "unknown";
+  }
+  return out;
+}
+
+class Handler final : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(Handler)
+
+  explicit Handler(std::shared_ptr<HttpServer::Dispatcher> dispatcher)
+      : dispatcher_(std::move(dispatcher)) {}
+
+  void onRequest(const Http::Request& req, Http::ResponseWriter writer) override {
+    std::shared_ptr<PistacheResponder> responder;
+    try {
+      ApiRequest api = copy_request(req);
+      api.request_id = choose_request_id(api.header("x-request-id"));
+      responder = std::make_shared<PistacheResponder>(std::move(writer), wants_keep_alive(req),
+                                                      api.request_id);
+      (*dispatcher_)(std::move(api), responder);
+    } catch (...) {
+      if (responder) {
+        responder->send(make_error(ApiErrorCode::internal_error, ""));
+      }
+    }
+  }
+
+  void onTimeout(const Http::Request&, Http::ResponseWriter writer) override {
+    try {
+      writer.headers().remove<Http::Header::Connection>();
+      writer.headers().add<Http::Header::Connection>(Http::ConnectionControl::Close);
+      writer.setMime(MIME(Application, Json));
+      writer.send(Http::Code::Request_Timeout,
+                  R"({"error":"The request was not received in time.","code":"request_timeout"})");
+    } catch (...) {
+    }
+  }
+
+ private:
+  std::shared_ptr<HttpServer::Dispatcher> dispatcher_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  std::shared_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<Http::Endpoint> endpoint;
+  bool started = false;
+};
+
+HttpServer::HttpServer(HttpServerOptions options, Dispatcher dispatcher)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->dispatcher = std::make_shared<Dispatcher>(std::move(dispatcher));
+}
+
+HttpServer::~HttpServer() { shutdown(); }
+
+Expected<Ok> HttpServer::start() {
+  try {
+    const auto& o = impl_->options;
+    Address addr(o.listen.host, Port(o.listen.port));
+    impl_->endpoint = std::make_unique<Http::Endpoint>(addr);
+    auto opts = Http::Endpoint::options()
+                    .threads(o.threads)
+                    .flags(Tcp::Options::ReuseAddr)
+                    .backlog(4096)
+                    .maxRequestSize(o.max_request_bytes)
+                    .maxResponseSize(1024 * 1024)
+                    .headerTimeout(o.header_timeout)
+                    .bodyTimeout(o.header_timeout);
+    impl_->endpoint->init(opts);
+    impl_->endpoint->setHandler(std::make_shared<Handler>(impl_->dispatcher));
+    if (o.tls_cert && o.tls_key) impl_->endpoint->useSSL(*o.tls_cert, *o.tls_key);
+    impl_->endpoint->serveThreaded();
+    impl_->started = true;
+    return Ok{};
+  } catch (const std::exception& e) {
+    impl_->endpoint.reset();
+    return Error{"listen_failed", std::string("cannot serve on ") +
+                                      impl_->options.listen.to_string() + ": " + e.what()};
+  }
+}
+
+std::uint16_t HttpServer::port() const {
+  return impl_->endpoint ? static_cast<std::uint16_t>(impl_->endpoint->getPort()) : 0;
+}
+
+void HttpServer::shutdown() {
+  if (impl_ && impl_->endpoint && impl_->started) {
+    impl_->started = false;
+    impl_->endpoint->shutdown();
+  }
+}
+
+long raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return -1;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  return static_cast<long>(lim.rlim_cur);
+}
+
+}  // namespace tokenizer

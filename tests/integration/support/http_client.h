@@ -1,0 +1,64 @@
+// Test HTTP clients: `http_request()` (libcurl easy, one request per call, optional
+// connection reuse through a `CurlSession`) and `RawConnection` (a plain socket for
+// byte-exact requests: malformed framing, keep-alive checks, abrupt closes).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tokenizer::testing {
+
+struct HttpReply {
+  long status = 0;  // 0 = transport failure
+  std::map<std::string, std::string> headers;  // lower-cased names
+  std::string body;
+  std::string error;  // curl's message when status == 0
+  long connects = 0;  // new connections this request needed (keep-alive checks)
+  double seconds = 0;
+};
+
+struct HttpCall {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;
+  std::string basic_user;            // empty = no auth
+  std::string basic_password;
+  long timeout_ms = 15000;
+  std::string ca_file;
+};
+
+// Keeps one curl easy handle (and so its connections) across calls.
+class CurlSession {
+ public:
+  CurlSession();
+  ~CurlSession();
+  HttpReply perform(const HttpCall& call);
+
+ private:
+  void* curl_;
+};
+
+HttpReply http_request(const HttpCall& call);
+
+class RawConnection {
+ public:
+  explicit RawConnection(int port);
+  ~RawConnection();
+  bool ok() const { return fd_ >= 0; }
+  bool send_all(const std::string& bytes);
+  // Reads one HTTP response (headers + Content-Length body); empty on EOF/timeout.
+  std::string read_response(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // True when the server closed the connection (EOF) within the timeout.
+  bool closed_by_peer(std::chrono::milliseconds timeout);
+  void close();
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+}  // namespace tokenizer::testing
