@@ -1,0 +1,68 @@
+#include <gtest/gtest.h>
+
+#include "http/basic_auth.h"
+
+namespace tokenizer {
+namespace {
+
+std::string header_for(const std::string& user_colon_password) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int val = 0, bits = -6;
+  for (unsigned char c : user_colon_password) {
+    val = (val << 8) + c;
+    bits += 8;
+    while (bits >= 0) {
+      out.push_back(k[(val >> bits) & 0x3F]);
+      bits -= 6;
+    }
+  }
+  if (bits > -6) out.push_back(k[((val << 8) >> (bits + 8)) & 0x3F]);
+  while (out.size() % 4) out.push_back('=');
+  return "Basic " + out;
+}
+
+TEST(ParseBasicAuthorization, AcceptsWellFormedHeaders) {
+  auto c = parse_basic_authorization(header_for("alice:s3cret:with:colons"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user, "alice");
+  EXPECT_EQ(c->password, "s3cret:with:colons");
+  EXPECT_TRUE(parse_basic_authorization("basic " + header_for("a:b").substr(6)));
+  EXPECT_TRUE(parse_basic_authorization("  BASIC   " + header_for("a:").substr(6)));
+}
+
+TEST(ParseBasicAuthorization, RejectsMalformedHeaders) {
+  for (std::string bad : {"", "Basic", "Basic ", "Bearer abc", "Basic !!!!", "Basic YWxpY2U=",
+                          "Basic YQ", "Basic =YWJj", "Basic OmI=", "Digest x"}) {
+    EXPECT_FALSE(parse_basic_authorization(bad)) << bad;
+  }
+  EXPECT_FALSE(parse_basic_authorization(header_for("a:b\x01")));
+  EXPECT_FALSE(parse_basic_authorization("Basic " + std::string(10000, 'A')));
+}
+
+TEST(PasswordHash, RoundTripsAndRejectsWrongPasswords) {
+  const auto line = hash_password("correct horse", 1000);
+  EXPECT_EQ(line.rfind("pbkdf2-sha256$1000$", 0), 0u) << line;
+  EXPECT_TRUE(verify_password_hash("correct horse", line));
+  EXPECT_FALSE(verify_password_hash("correct horsf", line));
+  EXPECT_NE(hash_password("correct horse", 1000), line);  // random salt
+  EXPECT_FALSE(verify_password_hash("x", "pbkdf2-sha256$abc$x$y"));
+  EXPECT_FALSE(verify_password_hash("x", "md5$1$2"));
+  EXPECT_FALSE(verify_password_hash("x", "pbkdf2-sha256$10$c2FsdA$aGFzaA"));  // too few iterations
+}
+
+TEST(Authenticator, PlainAndHashedClients) {
+  Authenticator auth({ClientCredential{"alice", "pw1", ""},
+                      ClientCredential{"bob", "", hash_password("pw2", 1000)}});
+  EXPECT_EQ(auth.authenticate(header_for("alice:pw1")), std::optional<std::string>("alice"));
+  EXPECT_FALSE(auth.authenticate(header_for("alice:pw2")));
+  EXPECT_EQ(auth.authenticate(header_for("bob:pw2")), std::optional<std::string>("bob"));
+  EXPECT_EQ(auth.authenticate(header_for("bob:pw2")), std::optional<std::string>("bob"));  // cached
+  EXPECT_FALSE(auth.authenticate(header_for("bob:pw1")));  // cache never accepts another password
+  EXPECT_FALSE(auth.authenticate(header_for("carol:pw1")));
+  EXPECT_FALSE(auth.authenticate(std::nullopt));
+  EXPECT_TRUE(auth.has_plaintext_credentials());
+}
+
+}  // namespace
+}  // namespace tokenizer
