@@ -1,0 +1,337 @@
+// CurlTransport against real sockets on 127.0.0.1 (servers in loopback_server.h).
+// Waiting uses futures and condition variables with generous deadlines, never sleeps.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "loopback_server.h"
+#include "test_certificate.h"
+#include "upstream/curl_transport.h"
+#include "upstream/vault_client.h"
+
+namespace tokenizer {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::LoopbackServer;
+
+constexpr auto kDeadline = 10s;  // generous: only reached when something is broken
+
+HttpRequest post(const std::string& url, std::chrono::milliseconds timeout = 2000ms) {
+  HttpRequest r;
+  r.method = "POST";
+  r.url = url;
+  r.body = R"({"hello":"world"})";
+  r.headers = {{"Content-Type", "application/json"}};
+  r.timeout = timeout;
+  return r;
+}
+
+// Sends one request and waits for its result (fails the test past the deadline).
+HttpResult send_and_wait(CurlTransport& transport, HttpRequest request) {
+  auto promise = std::make_shared<std::promise<HttpResult>>();
+  auto future = promise->get_future();
+  transport.send(std::move(request), [promise](HttpResult r) { promise->set_value(std::move(r)); });
+  if (future.wait_for(kDeadline) != std::future_status::ready) {
+    ADD_FAILURE() << "no completion within the deadline";
+    return HttpResult{};
+  }
+  return future.get();
+}
+
+LoopbackServer::Options reply(int status, std::string body) {
+  LoopbackServer::Options o;
+  o.mode = LoopbackServer::Mode::reply;
+  o.status = status;
+  o.body = std::move(body);
+  return o;
+}
+
+LoopbackServer::Options mode(LoopbackServer::Mode m) {
+  LoopbackServer::Options o;
+  o.mode = m;
+  return o;
+}
+
+TEST(CurlTransport, DeliversA201WithLowercasedHeadersAndSendsHttp11WithoutExpect) {
+  LoopbackServer server(reply(201, R"({"ok":true})"));
+  CurlTransport transport(CurlTransportConfig{});
+  HttpRequest request = post(server.url());
+  request.headers.emplace_back("X-Trace-Id", "abc123");
+  const HttpResult result = send_and_wait(transport, request);
+
+  ASSERT_TRUE(result.response.has_value()) << result.error.message;
+  EXPECT_EQ(result.response->status, 201);
+  EXPECT_EQ(result.response->body, R"({"ok":true})");
+  EXPECT_EQ(result.response->headers.at("x-test-header"), "Mixed-Case Value");
+  EXPECT_EQ(result.response->headers.at("content-type"), "application/json");
+  EXPECT_EQ(result.response->headers.count("X-Test-Header"), 0u);
+  EXPECT_GT(result.elapsed.count(), 0);
+
+  const auto heads = server.heads();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_EQ(heads[0].rfind("POST /v1/payment_methods.json HTTP/1.1\r\n", 0), 0u) << heads[0];
+  EXPECT_NE(heads[0].find("\r\nX-Trace-Id: abc123"), std::string::npos);
+  EXPECT_EQ(heads[0].find("Expect:"), std::string::npos);
+  EXPECT_EQ(server.bodies().at(0), R"({"hello":"world"})");
+  EXPECT_EQ(transport.in_flight(), 0u);
+  EXPECT_EQ(transport.completed(), 1u);
+}
+
+TEST(CurlTransport, ReusesOneKeepAliveConnectionForSequentialRequests) {
+  LoopbackServer server(reply(201, "{}"));
+  CurlTransport transport(CurlTransportConfig{});
+  for (int i = 0; i < 5; ++i) {
+    const HttpResult result = send_and_wait(transport, post(server.url()));
+    ASSERT_TRUE(result.response.has_value()) << result.error.message;
+    EXPECT_EQ(result.response->status, 201);
+  }
+  EXPECT_EQ(server.heads().size(), 5u);
+  EXPECT_EQ(server.connections_accepted(), 1u);
+  EXPECT_EQ(transport.connections_opened(), 1u);
+}
+
+TEST(CurlTransport, ConnectionRefusedIsConnectFailedAndNotSent) {
+  // A bound socket that does not listen: connecting to it is refused, and holding it keeps
+  // the port from being reused while the test runs.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/";
+
+  CurlTransport transport(CurlTransportConfig{});
+  const HttpResult result = send_and_wait(transport, post(url));
+  ::close(fd);
+
+  ASSERT_FALSE(result.response.has_value());
+  EXPECT_EQ(result.error.kind, TransportError::Kind::connect_failed) << result.error.message;
+  EXPECT_FALSE(result.error.request_sent);
+  EXPECT_EQ(result.error.message.find("hello"), std::string::npos);  // no request data
+}
+
+TEST(CurlTransport, ServerClosingAfterReadingTheRequestIsResetAndSent) {
+  LoopbackServer server(mode(LoopbackServer::Mode::close_after_request));
+  CurlTransport transport(CurlTransportConfig{});
+  const HttpResult result = send_and_wait(transport, post(server.url()));
+
+  ASSERT_FALSE(result.response.has_value());
+  EXPECT_EQ(result.error.kind, TransportError::Kind::reset) << result.error.message;
+  EXPECT_TRUE(result.error.request_sent);
+  EXPECT_EQ(server.heads().size(), 1u);
+}
+
+TEST(CurlTransport, SilentServerTimesOutWithinTheAttemptTimeout) {
+  LoopbackServer server(mode(LoopbackServer::Mode::never_answer));
+  CurlTransport transport(CurlTransportConfig{});
+  const HttpResult result = send_and_wait(transport, post(server.url(), 200ms));
+
+  ASSERT_FALSE(result.response.has_value());
+  EXPECT_EQ(result.error.kind, TransportError::Kind::timeout) << result.error.message;
+  EXPECT_TRUE(result.error.request_sent);
+  EXPECT_GE(result.elapsed, 150ms);
+  EXPECT_LT(result.elapsed, 2s);
+}
+
+TEST(CurlTransport, FiftyConcurrentRequestsAllComplete) {
+  LoopbackServer server(reply(201, R"({"n":1})"));
+  CurlTransport transport(CurlTransportConfig{});
+  std::mutex mutex;
+  std::condition_variable cv;
+  int done = 0;
+  int created = 0;
+  constexpr int kRequests = 50;
+  for (int i = 0; i < kRequests; ++i) {
+    transport.send(post(server.url()), [&](HttpResult r) {
+      std::lock_guard<std::mutex> lock(mutex);
+      ++done;
+      if (r.response && r.response->status == 201) ++created;
+      cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mutex);
+  ASSERT_TRUE(cv.wait_for(lock, kDeadline, [&] { return done == kRequests; }));
+  EXPECT_EQ(created, kRequests);
+  EXPECT_EQ(server.heads().size(), static_cast<std::size_t>(kRequests));
+  EXPECT_EQ(transport.in_flight(), 0u);
+}
+
+TEST(CurlTransport, ShutdownCancelsInFlightRequestsBeforeReturning) {
+  LoopbackServer server(mode(LoopbackServer::Mode::never_answer));
+  CurlTransport transport(CurlTransportConfig{});
+  std::mutex mutex;
+  std::vector<HttpResult> results;
+  std::atomic<bool> shutdown_returned{false};
+  std::atomic<int> late_callbacks{0};
+  constexpr int kRequests = 5;
+  for (int i = 0; i < kRequests; ++i) {
+    transport.send(post(server.url(), 30000ms), [&](HttpResult r) {
+      if (shutdown_returned) ++late_callbacks;
+      std::lock_guard<std::mutex> lock(mutex);
+      results.push_back(std::move(r));
+    });
+  }
+  ASSERT_TRUE(server.wait_for_requests(kRequests, kDeadline));
+  EXPECT_EQ(transport.in_flight(), static_cast<std::size_t>(kRequests));
+
+  transport.shutdown();
+  shutdown_returned = true;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    ASSERT_EQ(results.size(), static_cast<std::size_t>(kRequests));
+    for (const auto& r : results) {
+      ASSERT_FALSE(r.response.has_value());
+      EXPECT_EQ(r.error.kind, TransportError::Kind::cancelled);
+      EXPECT_TRUE(r.error.request_sent);
+    }
+  }
+  EXPECT_EQ(transport.in_flight(), 0u);
+
+  // A send after shutdown is cancelled at once (documented exception: on the caller's thread).
+  bool cancelled_now = false;
+  transport.send(post(server.url()), [&](HttpResult r) {
+    cancelled_now = !r.response && r.error.kind == TransportError::Kind::cancelled &&
+                    !r.error.request_sent;
+  });
+  EXPECT_TRUE(cancelled_now);
+  transport.shutdown();  // idempotent
+  EXPECT_EQ(late_callbacks.load(), 0);
+}
+
+TEST(CurlTransport, NonTlsPeerOnHttpsIsTlsErrorAndNotSent) {
+  LoopbackServer server(mode(LoopbackServer::Mode::garbage_on_connect));
+  CurlTransport transport(CurlTransportConfig{});
+  const HttpResult result = send_and_wait(transport, post(server.url("/", "https")));
+
+  ASSERT_FALSE(result.response.has_value());
+  EXPECT_EQ(result.error.kind, TransportError::Kind::tls) << result.error.message;
+  EXPECT_FALSE(result.error.request_sent);
+}
+
+TEST(CurlTransport, VerifiesTheServerCertificateAgainstTheConfiguredCa) {
+  testing::TestCertificate cert("127.0.0.1", "IP:127.0.0.1");
+  LoopbackServer::Options options = reply(201, "{}");
+  options.tls = cert.server_context();
+  LoopbackServer server(options);
+
+  CurlTransport untrusting(CurlTransportConfig{});  // system CAs: our cert is unknown
+  const HttpResult refused = send_and_wait(untrusting, post(server.url("/", "https")));
+  ASSERT_FALSE(refused.response.has_value());
+  EXPECT_EQ(refused.error.kind, TransportError::Kind::tls) << refused.error.message;
+  EXPECT_FALSE(refused.error.request_sent);
+
+  CurlTransportConfig config;
+  config.ca_file = cert.ca_file();
+  CurlTransport trusting(config);
+  const HttpResult accepted = send_and_wait(trusting, post(server.url("/", "https")));
+  ASSERT_TRUE(accepted.response.has_value()) << accepted.error.message;
+  EXPECT_EQ(accepted.response->status, 201);
+  EXPECT_EQ(server.heads().size(), 1u);  // the refused attempt never sent a request
+}
+
+TEST(CurlTransport, RejectsATrustedCertificateForAnotherHost) {
+  testing::TestCertificate cert("vault.example.invalid", "DNS:vault.example.invalid");
+  LoopbackServer::Options options = reply(201, "{}");
+  options.tls = cert.server_context();
+  LoopbackServer server(options);
+  CurlTransportConfig config;
+  config.ca_file = cert.ca_file();
+  CurlTransport transport(config);
+
+  const HttpResult result = send_and_wait(transport, post(server.url("/", "https")));
+  ASSERT_FALSE(result.response.has_value());
+  EXPECT_EQ(result.error.kind, TransportError::Kind::tls) << result.error.message;
+  EXPECT_TRUE(server.heads().empty());
+}
+
+TEST(CurlTransport, MissingCaFileIsTlsError) {
+  testing::TestCertificate cert("127.0.0.1", "IP:127.0.0.1");
+  LoopbackServer::Options options = reply(201, "{}");
+  options.tls = cert.server_context();
+  LoopbackServer server(options);
+  CurlTransportConfig config;
+  config.ca_file = cert.ca_file() + ".missing";
+  CurlTransport transport(config);
+
+  const HttpResult result = send_and_wait(transport, post(server.url("/", "https")));
+  ASSERT_FALSE(result.response.has_value());
+  EXPECT_EQ(result.error.kind, TransportError::Kind::tls) << result.error.message;
+}
+
+TEST(CurlTransport, OversizedResponseBodyFailsAsOther) {
+  LoopbackServer server(reply(201, std::string(4096, 'x')));
+  CurlTransportConfig config;
+  config.max_response_bytes = 1024;
+  CurlTransport transport(config);
+
+  const HttpResult result = send_and_wait(transport, post(server.url()));
+  ASSERT_FALSE(result.response.has_value());
+  EXPECT_EQ(result.error.kind, TransportError::Kind::other);
+  EXPECT_TRUE(result.error.request_sent);
+}
+
+TEST(CurlTransport, DropsHeadersThatWouldInjectAnotherHeader) {
+  LoopbackServer server(reply(201, "{}"));
+  CurlTransport transport(CurlTransportConfig{});
+  HttpRequest request = post(server.url());
+  request.headers.emplace_back("X-Ok", "fine");
+  request.headers.emplace_back("X-Bad", "v\r\nX-Injected: 1");
+  request.headers.emplace_back("X-Bad:Name", "v");
+  const HttpResult result = send_and_wait(transport, request);
+
+  ASSERT_TRUE(result.response.has_value()) << result.error.message;
+  const std::string head = server.heads().at(0);
+  EXPECT_NE(head.find("X-Ok: fine"), std::string::npos);
+  EXPECT_EQ(head.find("X-Injected"), std::string::npos);
+  EXPECT_EQ(head.find("X-Bad"), std::string::npos);
+}
+
+TEST(CurlTransport, VaultClientEndToEndOverLoopback) {
+  LoopbackServer server(reply(201, R"({"transaction": {"succeeded": true, "payment_method": {
+      "token": "PMtok123", "card_type": "visa", "first_six_digits": "411111",
+      "last_four_digits": "1111", "month": 12, "year": 2031}}})"));
+  CurlTransport transport(CurlTransportConfig{});
+  VaultClient vault(transport, VaultConfig{"http://127.0.0.1:" + std::to_string(server.port()),
+                                           "Aladdin", "open sesame"});
+  PaymentMethod card;
+  card.card_number = "4111111111111111";
+  card.cvv = "123";
+  card.month = 12;
+  card.year = 2031;
+  card.first_name = "Ada";
+  card.last_name = "Lovelace";
+
+  auto promise = std::make_shared<std::promise<VaultAttempt>>();
+  auto future = promise->get_future();
+  vault.create_payment_method(card, AttemptOptions{2000ms, {{"X-Request-Id", "req-1"}}},
+                              [promise](VaultAttempt a) { promise->set_value(std::move(a)); });
+  ASSERT_EQ(future.wait_for(kDeadline), std::future_status::ready);
+  const VaultAttempt attempt = future.get();
+
+  EXPECT_EQ(attempt.outcome, VaultOutcome::success) << attempt.detail;
+  EXPECT_EQ(attempt.token, "PMtok123");
+  EXPECT_EQ(attempt.card.last_four, "1111");
+  const std::string head = server.heads().at(0);
+  EXPECT_EQ(head.rfind("POST /v1/payment_methods.json HTTP/1.1\r\n", 0), 0u);
+  EXPECT_NE(head.find("Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), std::string::npos);
+  EXPECT_NE(head.find("Content-Type: application/json"), std::string::npos);
+  EXPECT_NE(head.find("X-Request-Id: req-1"), std::string::npos);
+  EXPECT_NE(server.bodies().at(0).find(R"("number":"4111111111111111")"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tokenizer
