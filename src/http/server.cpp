@@ -24,6 +24,27 @@ std::string lower(std::string s) {
   return s;
 }
 
+// A response header with a name chosen at run time. Pistache 0.4 writes only typed headers
+// into responses (raw ones are silently dropped), so every custom header goes through this.
+class ValueHeader final : public Http::Header::Header {
+ public:
+  ValueHeader(std::string name, std::string value)
+      : name_(std::move(name)), value_(std::move(value)) {}
+  const char* name() const override { return name_.c_str(); }
+  void write(std::ostream& os) const override { os << value_; }
+  void parse(const std::string& data) override { value_ = data; }
+  // Pistache checks this hash before a typed get<H>(); ours is never fetched that way.
+  uint64_t hash() const override { return Http::Header::detail::hash(name_.c_str()); }
+
+ private:
+  std::string name_;
+  std::string value_;
+};
+
+void add_header(Http::Header::Collection& h, std::string name, std::string value) {
+  h.add(std::make_shared<ValueHeader>(std::move(name), std::move(value)));
+}
+
 class PistacheResponder final : public Responder {
  public:
   PistacheResponder(Http::ResponseWriter writer, bool keep_alive, std::string request_id)
@@ -49,10 +70,10 @@ class PistacheResponder final : public Responder {
       } else {
         writer_.setMime(Http::Mime::MediaType::fromString(r.content_type));
       }
-      h.addRaw(Http::Header::Raw("Cache-Control", "no-store"));
-      h.addRaw(Http::Header::Raw("X-Content-Type-Options", "nosniff"));
-      h.addRaw(Http::Header::Raw("X-Request-Id", request_id_));
-      for (auto& [k, v] : r.headers) h.addRaw(Http::Header::Raw(k, v));
+      add_header(h, "Cache-Control", "no-store");
+      add_header(h, "X-Content-Type-Options", "nosniff");
+      add_header(h, "X-Request-Id", request_id_);
+      for (auto& [k, v] : r.headers) add_header(h, std::move(k), std::move(v));
       // The promise is deliberately dropped: a write to a closed peer never settles it.
       writer_.send(static_cast<Http::Code>(r.status), r.body);
     } catch (...) {

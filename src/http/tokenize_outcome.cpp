@@ -1,0 +1,164 @@
+#include "http/tokenize_outcome.h"
+
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+
+#include "http/api_error.h"
+
+namespace tokenizer {
+namespace {
+
+std::string retry_after_seconds(std::optional<std::chrono::milliseconds> d) {
+  long long s = 1;
+  if (d) s = std::max<long long>(1, (d->count() + 999) / 1000);
+  return std::to_string(s);
+}
+
+ApiResponse with_retry_after(ApiResponse r, std::optional<std::chrono::milliseconds> d) {
+  r.headers.emplace_back("Retry-After", retry_after_seconds(d));
+  return r;
+}
+
+std::string vault_field(const std::string& attribute) {
+  if (attribute.empty()) return "payment_method";
+  if (attribute == "number") return "payment_method.card_number";
+  if (attribute == "verification_value") return "payment_method.cvv";
+  return "payment_method." + attribute;
+}
+
+TokenizeReply error_reply(ApiErrorCode code, Metrics::TokenizationResult result,
+                          const std::string& request_id) {
+  TokenizeReply r;
+  r.response = make_error(code, request_id);
+  r.error_code = api_error_code_name(code);
+  r.result = result;
+  return r;
+}
+
+}  // namespace
+
+AttemptClass classify_attempt(const VaultAttempt& a) {
+  if (a.transport_error && *a.transport_error == TransportError::Kind::cancelled) {
+    return AttemptClass::fatal;  // shutting down: stop, never retry
+  }
+  switch (a.outcome) {
+    case VaultOutcome::success: return AttemptClass::success;
+    case VaultOutcome::rejected: return AttemptClass::rejected;
+    case VaultOutcome::throttled: return AttemptClass::throttled;
+    case VaultOutcome::server_error: return AttemptClass::server_error;
+    case VaultOutcome::timeout: return AttemptClass::timeout;
+    case VaultOutcome::connect_error: return AttemptClass::connect_failed;
+    case VaultOutcome::reset:
+      return a.request_sent ? AttemptClass::reset_after_send : AttemptClass::reset_before_send;
+    case VaultOutcome::auth_failed:
+    case VaultOutcome::bad_response:
+    case VaultOutcome::tls_error:
+      return AttemptClass::fatal;
+  }
+  return AttemptClass::fatal;
+}
+
+Metrics::UpstreamOutcome metrics_outcome(VaultOutcome o) {
+  using M = Metrics::UpstreamOutcome;
+  switch (o) {
+    case VaultOutcome::success: return M::success;
+    case VaultOutcome::rejected: return M::rejected;
+    case VaultOutcome::auth_failed: return M::auth_failed;
+    case VaultOutcome::throttled: return M::throttled;
+    case VaultOutcome::server_error: return M::server_error;
+    case VaultOutcome::bad_response: return M::bad_response;
+    case VaultOutcome::timeout: return M::timeout;
+    case VaultOutcome::connect_error: return M::connect_error;
+    case VaultOutcome::reset: return M::reset;
+    case VaultOutcome::tls_error: return M::tls_error;
+  }
+  return M::bad_response;
+}
+
+std::string format_rfc3339(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+TokenizeReply map_execution(const ExecutionResult& result, const PaymentMethod& card,
+                            const std::string& request_id,
+                            std::chrono::system_clock::time_point now) {
+  using R = Metrics::TokenizationResult;
+  if (result.outcome == ExecutionOutcome::breaker_open) {
+    auto r = error_reply(ApiErrorCode::upstream_unavailable, R::upstream_unavailable, request_id);
+    r.response = with_retry_after(std::move(r.response), result.retry_after);
+    return r;
+  }
+  const VaultAttempt* last = nullptr;
+  if (result.last && result.last->payload) {
+    last = static_cast<const VaultAttempt*>(result.last->payload.get());
+  }
+  if (last == nullptr) {
+    return error_reply(ApiErrorCode::upstream_timeout, R::upstream_timeout, request_id);
+  }
+  switch (last->outcome) {
+    case VaultOutcome::success: {
+      if (result.outcome != ExecutionOutcome::completed) break;
+      nlohmann::json body = {
+          {"status", "success"},
+          {"payment_method_token", last->token},
+          {"created_at", format_rfc3339(now)},
+          {"card",
+           {{"brand", brand_name(card.brand)},
+            {"first_six", card.first_six()},
+            {"last_four", card.last_four()},
+            {"expiry_month", card.month},
+            {"expiry_year", card.year}}},
+          {"request_id", request_id},
+      };
+      TokenizeReply r;
+      r.response.status = 200;
+      r.response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      r.final_outcome = true;
+      return r;
+    }
+    case VaultOutcome::rejected: {
+      std::vector<FieldErrorBody> errors;
+      for (const auto& rej : last->rejections) {
+        errors.push_back({vault_field(rej.attribute), rej.key.empty() ? "rejected" : rej.key,
+                          rej.message.empty() ? "Rejected by the vault." : rej.message});
+      }
+      TokenizeReply r;
+      r.response = make_error(ApiErrorCode::card_rejected, request_id, {}, errors);
+      r.error_code = "card_rejected";
+      r.result = R::card_rejected;
+      r.final_outcome = true;
+      return r;
+    }
+    case VaultOutcome::auth_failed:
+      return error_reply(ApiErrorCode::upstream_auth_failed, R::upstream_auth_failed, request_id);
+    case VaultOutcome::throttled: {
+      auto r = error_reply(ApiErrorCode::upstream_unavailable, R::upstream_unavailable, request_id);
+      r.response = with_retry_after(std::move(r.response),
+                                    result.retry_after ? result.retry_after : last->retry_after);
+      return r;
+    }
+    case VaultOutcome::connect_error: {
+      if (result.outcome == ExecutionOutcome::deadline_exceeded) break;
+      auto r = error_reply(ApiErrorCode::upstream_unavailable, R::upstream_unavailable, request_id);
+      r.response = with_retry_after(std::move(r.response), std::nullopt);
+      return r;
+    }
+    case VaultOutcome::timeout:
+      break;
+    case VaultOutcome::server_error:
+    case VaultOutcome::bad_response:
+    case VaultOutcome::reset:
+    case VaultOutcome::tls_error:
+      if (result.outcome == ExecutionOutcome::deadline_exceeded) break;
+      return error_reply(ApiErrorCode::upstream_error, R::upstream_error, request_id);
+  }
+  return error_reply(ApiErrorCode::upstream_timeout, R::upstream_timeout, request_id);
+}
+
+}  // namespace tokenizer
