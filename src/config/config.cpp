@@ -328,6 +328,8 @@ ConfigResult parse_config(int argc, const char* const* argv) {
                "Every flag can also be set with TOKENIZER_<FLAG_IN_UPPER_SNAKE>.",
                "tokenizer"};
   app.get_formatter()->column_width(44);
+  // A flag given twice takes its last value, as in most servers' command lines.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   opt(app, "--listen", raw.listen, "Address to serve on, HOST:PORT");
   opt(app, "--threads", raw.threads, "Server worker threads (0 = one per core, at least 2)");
   opt(app, "--max-body-bytes", raw.max_body_bytes, "Largest accepted request body");

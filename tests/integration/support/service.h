@@ -1,0 +1,72 @@
+// ServiceUnderTest: the real `upstream-sim` and `tokenizer` binaries started on loopback
+// ports chosen by the OS, with helpers to call the API and drive the simulator's faults.
+// Paths to the binaries come from the build (TOKENIZER_BIN, UPSTREAM_SIM_BIN).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "http_client.h"
+#include "process.h"
+
+namespace tokenizer::testing {
+
+inline constexpr const char kClientUser[] = "demo";
+inline constexpr const char kClientPassword[] = "demo-password";
+inline constexpr const char kVaultKey[] = "demo-key";
+inline constexpr const char kVaultSecret[] = "demo-secret";
+
+struct ServiceOptions {
+  std::vector<std::string> tokenizer_args;  // appended (later flags win)
+  std::map<std::string, std::string> tokenizer_env;
+  bool start_sim = true;
+  std::string upstream_url;  // default: the sim
+};
+
+inline ServiceOptions with_args(std::vector<std::string> args) {
+  ServiceOptions o;
+  o.tokenizer_args = std::move(args);
+  return o;
+}
+
+// A valid request body for `card` (defaults to a Visa test card).
+std::string card_body(const std::string& card = "4111111111111111", const std::string& cvv = "123",
+                      const std::string& month = "\"12\"", const std::string& year = "\"2030\"");
+
+class ServiceUnderTest {
+ public:
+  explicit ServiceUnderTest(ServiceOptions options = {});
+
+  bool ok() const { return ok_; }
+  std::string url(const std::string& path) const { return tokenizer_->base_url() + path; }
+  std::string sim_url(const std::string& path) const { return sim_->base_url() + path; }
+  ChildProcess& tokenizer() { return *tokenizer_; }
+  ChildProcess& sim() { return *sim_; }
+
+  // POST the tokenize endpoint with the demo credentials and a JSON content type.
+  HttpReply tokenize(const std::string& body, std::vector<std::string> headers = {});
+  HttpReply tokenize(CurlSession& session, const std::string& body,
+                     std::vector<std::string> headers = {});
+
+  // upstream-sim control.
+  void set_faults(const nlohmann::json& faults);
+  void clear_faults();
+  long vault_requests();  // GET /__sim/stats → requests
+  nlohmann::json sim_requests();  // GET /__sim/requests → requests
+
+  // JSON log lines of the tokenizer (non-JSON lines skipped).
+  std::vector<nlohmann::json> log_lines() const;
+
+ private:
+  bool ok_ = false;
+  std::unique_ptr<ChildProcess> sim_;
+  std::unique_ptr<ChildProcess> tokenizer_;
+};
+
+HttpCall tokenize_call(const std::string& url, const std::string& body,
+                       std::vector<std::string> headers);
+
+}  // namespace tokenizer::testing
