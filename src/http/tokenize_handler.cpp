@@ -278,8 +278,20 @@ void TokenizeHandler::start_vault_call(const std::shared_ptr<Call>& call) {
     client_span->inject([&options](std::string_view name, std::string_view value) {
       options.extra_headers.emplace_back(std::string(name), std::string(value));
     });
+    const int attempt_number = ctx.attempt_number;
     d_.vault.create_payment_method(
-        call->card, options, [this, client_span, report](VaultAttempt a) {
+        call->card, options, [this, call, attempt_number, client_span, report](VaultAttempt a) {
+          if (a.outcome != VaultOutcome::success && a.outcome != VaultOutcome::rejected) {
+            // `detail` is transport/status text only (never request data): it is what tells
+            // an operator why, e.g. which certificate check failed.
+            d_.logger.log_event(LogLevel::warn, "vault attempt failed",
+                                {{"request_id", call->request_id},
+                                 {"attempt", attempt_number},
+                                 {"outcome", outcome_name(a.outcome)},
+                                 {"http_status", a.http_status},
+                                 {"detail", a.detail}},
+                                LogCorrelation{client_span->trace_id_low(), client_span->span_id()});
+          }
           const double secs = std::chrono::duration<double>(a.elapsed).count();
           d_.metrics.observe_upstream_attempt(metrics_outcome(a.outcome), secs);
           if (a.http_status > 0) client_span->set_tag("http.status_code", std::to_string(a.http_status));
