@@ -1,0 +1,76 @@
+#include "telemetry/datadog_span.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace tokenizer {
+
+DatadogSpan::DatadogSpan(std::shared_ptr<DatadogTraceSegment> segment, const SpanOptions& options,
+                         std::uint64_t span_id, std::uint64_t parent_id)
+    : segment_(std::move(segment)), span_id_(span_id) {
+  const auto& ctx = segment_->context();
+  data_.name = options.name;
+  data_.service = options.service.empty() ? ctx.service : options.service;
+  data_.resource = options.resource.empty() ? options.name : options.resource;
+  data_.type = options.type;
+  data_.trace_id = segment_->trace_id();
+  data_.span_id = span_id;
+  data_.parent_id = parent_id;
+  data_.start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.clock.wall().time_since_epoch()).count();
+  steady_start_ = ctx.clock.steady();
+  for (const auto& [k, v] : ctx.tags) data_.meta.emplace(k, v);
+  if (!ctx.env.empty()) data_.meta["env"] = ctx.env;
+  if (!ctx.version.empty()) data_.meta["version"] = ctx.version;
+  segment_->span_started();
+}
+
+DatadogSpan::~DatadogSpan() { finish(); }
+
+void DatadogSpan::set_tag(std::string_view key, std::string_view value) {
+  if (finished_) return;
+  auto it = data_.meta.find(key);
+  if (it == data_.meta.end()) {
+    data_.meta.emplace(std::string(key), std::string(value));
+  } else {
+    it->second.assign(value.data(), value.size());
+  }
+}
+
+void DatadogSpan::set_metric(std::string_view key, double value) {
+  if (finished_) return;
+  auto it = data_.metrics.find(key);
+  if (it == data_.metrics.end()) {
+    data_.metrics.emplace(std::string(key), value);
+  } else {
+    it->second = value;
+  }
+}
+
+void DatadogSpan::set_error(std::string_view type, std::string_view message) {
+  if (finished_) return;
+  data_.error = true;
+  set_tag("error.type", type);
+  set_tag("error.message", message);
+}
+
+void DatadogSpan::set_resource(std::string_view resource) {
+  if (finished_) return;
+  data_.resource.assign(resource.data(), resource.size());
+}
+
+void DatadogSpan::finish() {
+  if (finished_) return;
+  finished_ = true;
+  const auto elapsed = segment_->context().clock.steady() - steady_start_;
+  data_.duration_ns = std::max<std::int64_t>(
+      0, std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
+  segment_->span_finished(std::move(data_));
+}
+
+void DatadogSpan::inject(const HeaderWriter& writer) { segment_->inject(span_id_, writer); }
+
+std::unique_ptr<SpanBackend> DatadogSpan::create_child(const SpanOptions& options) {
+  return std::make_unique<DatadogSpan>(segment_, options, segment_->context().new_id(), span_id_);
+}
+
+}  // namespace tokenizer
