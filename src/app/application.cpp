@@ -192,7 +192,7 @@ Expected<std::unique_ptr<Application>> Application::create(const Config& config)
       p->clock, *p->authenticator, p->client_limiter.get(), *p->auth_failure_limiter, *p->vault,
       vault_host, vault_port, *p->executor, *p->shedder, *p->idempotency, *p->fingerprint_key,
       metrics, *p->tracer, logger, [breaker] { return breaker->state_name(); },
-      c.max_body_bytes, c.access_log});
+      c.max_body_bytes, c.access_log, c.tls_cert ? "https" : "http"});
 
   Parts* parts = p.get();
   p->router = std::make_unique<Router>(

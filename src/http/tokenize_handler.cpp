@@ -112,7 +112,10 @@ void TokenizeHandler::handle(ApiRequest req, ResponderPtr responder) {
   span.set_tag("component", "pistache");
   span.set_tag("http.method", req.method);
   span.set_tag("http.route", kTokenizeRoute);
-  span.set_tag("http.url", std::string(kTokenizeRoute));
+  // The URL without its query string (which is never read anyway).
+  span.set_tag("http.url", d_.url_scheme + "://" +
+                               std::string(req.header("host").value_or("localhost")) +
+                               kTokenizeRoute);
   span.set_tag("request_id", req.request_id);
   if (auto ua = req.header("user-agent")) span.set_tag("http.useragent", *ua);
 

@@ -60,6 +60,7 @@ struct TokenizeDependencies {
   std::function<const char*()> breaker_state;  // for client span tags
   std::size_t max_body_bytes = 16 * 1024;
   bool access_log = true;
+  std::string url_scheme = "http";  // "https" when serving TLS
 };
 
 class TokenizeHandler {

@@ -1,0 +1,639 @@
+#include "telemetry/logger.h"
+
+#include <time.h>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <utility>
+
+// Measured on the shared 2-core Debian 12 machine (-O2, one 432-byte access line with trace
+// ids, CPU time of the calling thread, load average ~9 from parallel builds):
+//   formatting only, scrubber on / off                       0.44 / 0.40 µs per line
+//   synchronous, FILE* on /dev/null (fwrite + fflush)        0.73 µs
+//   synchronous, FILE* on a pipe read by `cat`               1.4–1.7 µs (one write(2) per line,
+//                                                            plus waiting whenever the pipe is
+//                                                            full)
+//   asynchronous, pipe or /dev/null                          0.47–0.49 µs (the writer's batched
+//                                                            writes run on its own thread)
+// The first asynchronous version woke the writer on every empty→non-empty transition and cost
+// 0.77 µs on the caller (a futex wake per line at low batch sizes); the 10 ms batch cadence
+// removed that. Hence asynchronous is the default: it costs the request path about the
+// formatting alone and cannot block on stdout; the price is that lines can be dropped (and are
+// counted and reported) when stdout stalls for longer than 4 MiB of logs.
+
+namespace tokenizer {
+namespace {
+
+constexpr std::size_t kMinCardDigits = 13;
+constexpr std::size_t kMaxCardDigits = 19;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+struct Segment {
+  std::size_t start;  // offset in the text
+  std::size_t len;    // digits
+};
+
+// Luhn over the digits of segments [first, last].
+bool luhn_segments(std::string_view text, const Segment* segs, std::size_t first,
+                   std::size_t last) {
+  int sum = 0;
+  bool twice = false;
+  for (std::size_t k = last + 1; k-- > first;) {
+    for (std::size_t c = segs[k].len; c-- > 0;) {
+      int d = text[segs[k].start + c] - '0';
+      if (twice) {
+        d *= 2;
+        if (d > 9) d -= 9;
+      }
+      sum += d;
+      twice = !twice;
+    }
+  }
+  return sum % 10 == 0;
+}
+
+// The thread-local formatting buffers (reused: no allocation once warm).
+struct Scratch {
+  std::string line;
+  std::string masked;
+  std::vector<Segment> segments;
+  std::vector<bool> mask;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+void append_timestamp(std::string& out, std::chrono::system_clock::time_point t) {
+  // Cache the formatted second per thread: gmtime_r once per second per thread.
+  thread_local long long cached_second = -1;
+  thread_local char cached[24];
+  const auto ms_total =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  long long seconds = ms_total / 1000;
+  long long ms = ms_total % 1000;
+  if (ms < 0) {
+    ms += 1000;
+    seconds -= 1;
+  }
+  if (seconds != cached_second) {
+    const time_t tt = static_cast<time_t>(seconds);
+    struct tm tm {};
+    gmtime_r(&tt, &tm);
+    // YYYY-MM-DDTHH:MM:SS (years outside 0..9999 are clamped: RFC 3339 has four digits).
+    const int year =
+        tm.tm_year + 1900 < 0 ? 0 : (tm.tm_year + 1900 > 9999 ? 9999 : tm.tm_year + 1900);
+    const int parts[] = {tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec};
+    const char seps[] = {'-', 'T', ':', ':', '\0'};
+    char* p = cached;
+    *p++ = static_cast<char>('0' + year / 1000);
+    *p++ = static_cast<char>('0' + (year / 100) % 10);
+    *p++ = static_cast<char>('0' + (year / 10) % 10);
+    *p++ = static_cast<char>('0' + year % 10);
+    *p++ = '-';
+    for (int k = 0; k < 5; ++k) {
+      *p++ = static_cast<char>('0' + parts[k] / 10);
+      *p++ = static_cast<char>('0' + parts[k] % 10);
+      if (seps[k] != '\0') *p++ = seps[k];
+    }
+    *p = '\0';
+    cached_second = seconds;
+  }
+  out.append(cached);
+  char frac[6] = {'.',
+                  static_cast<char>('0' + ms / 100),
+                  static_cast<char>('0' + (ms / 10) % 10),
+                  static_cast<char>('0' + ms % 10),
+                  'Z',
+                  '\0'};
+  out.append(frac, 5);
+}
+
+void append_u64(std::string& out, std::uint64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+// Formats a double; JSON has no NaN/Infinity, so those become null (text: nan/inf).
+void append_double(std::string& out, double v, bool json, int fixed_decimals = -1) {
+  if (!std::isfinite(v)) {
+    out.append(json ? "null" : (std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf")));
+    return;
+  }
+  char buf[64];
+  std::to_chars_result r =
+      fixed_decimals >= 0
+          ? std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed, fixed_decimals)
+          : std::to_chars(buf, buf + sizeof(buf), v);
+  if (r.ec != std::errc()) {
+    out.append(json ? "null" : "nan");
+    return;
+  }
+  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+// A string value, scrubbed when enabled, escaped; quoted in JSON and when needed in text.
+bool text_needs_quotes(std::string_view s) {
+  if (s.empty()) return true;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || c == '"' || c == '=' || c == '\\' || u == 0x7f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Free functions
+
+const char* log_level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
+  }
+  return "info";
+}
+
+Expected<LogLevel> parse_log_level(std::string_view text) {
+  std::string lower;
+  for (const char c : text) {
+    lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  if (lower == "debug") return LogLevel::debug;
+  if (lower == "info") return LogLevel::info;
+  if (lower == "warn" || lower == "warning") return LogLevel::warn;
+  if (lower == "error") return LogLevel::error;
+  return Error{"invalid_log_level", "log level must be one of debug, info, warn, error"};
+}
+
+bool luhn_valid(std::string_view digits) {
+  if (digits.size() < 2) return false;
+  int sum = 0;
+  bool twice = false;
+  for (std::size_t k = digits.size(); k-- > 0;) {
+    if (!is_digit(digits[k])) return false;
+    int d = digits[k] - '0';
+    if (twice) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    twice = !twice;
+  }
+  return sum % 10 == 0;
+}
+
+std::size_t mask_card_numbers(std::string_view text, std::string& out) {
+  auto& s = scratch();
+  std::size_t found = 0;
+  bool copied = false;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (!is_digit(text[i])) {
+      ++i;
+      continue;
+    }
+    // A group: segments of contiguous digits joined by single ' ' or '-' separators.
+    s.segments.clear();
+    std::size_t total = 0;
+    std::size_t j = i;
+    for (;;) {
+      const std::size_t start = j;
+      while (j < text.size() && is_digit(text[j])) ++j;
+      s.segments.push_back(Segment{start, j - start});
+      total += j - start;
+      if (j + 1 < text.size() && (text[j] == ' ' || text[j] == '-') && is_digit(text[j + 1])) {
+        ++j;
+        continue;
+      }
+      break;
+    }
+    if (total >= kMinCardDigits) {
+      // Candidates: every run of whole consecutive segments holding 13-19 digits.
+      const std::size_t n = s.segments.size();
+      s.mask.assign(n, false);
+      bool any = false;
+      for (std::size_t first = 0; first < n; ++first) {
+        std::size_t digits = 0;
+        for (std::size_t last = first; last < n; ++last) {
+          digits += s.segments[last].len;
+          if (digits > kMaxCardDigits) break;
+          if (digits >= kMinCardDigits && luhn_segments(text, s.segments.data(), first, last)) {
+            for (std::size_t k = first; k <= last; ++k) s.mask[k] = true;
+            any = true;
+            ++found;
+          }
+        }
+      }
+      if (any) {
+        if (!copied) {
+          out.assign(text.data(), text.size());
+          copied = true;
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+          if (!s.mask[k]) continue;
+          for (std::size_t c = 0; c < s.segments[k].len; ++c) out[s.segments[k].start + c] = '*';
+        }
+      }
+    }
+    i = j;
+  }
+  return found;
+}
+
+std::string mask_card_numbers(std::string_view text) {
+  std::string out;
+  if (mask_card_numbers(text, out) == 0) return std::string(text);
+  return out;
+}
+
+void append_json_escaped(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // Copy the longest run of bytes that need no attention.
+    std::size_t run = i;
+    while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\') ++run;
+    if (run > i) {
+      out.append(text.data() + i, run - i);
+      i = run;
+      if (i >= n) break;
+    }
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out.append("\\\""); break;
+        case '\\': out.append("\\\\"); break;
+        case '\n': out.append("\\n"); break;
+        case '\r': out.append("\\r"); break;
+        case '\t': out.append("\\t"); break;
+        case '\b': out.append("\\b"); break;
+        case '\f': out.append("\\f"); break;
+        default: {  // other control characters and DEL
+          const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+          out.append(esc, 6);
+        }
+      }
+      ++i;
+      continue;
+    }
+    // UTF-8: validate one sequence (no overlongs, no surrogates, at most U+10FFFF).
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    std::uint32_t min = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1f;
+      min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0f;
+      min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07;
+      min = 0x10000;
+    }
+    bool valid = len != 0 && i + len <= n;
+    for (std::size_t k = 1; valid && k < len; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80) {
+        valid = false;
+      } else {
+        cp = (cp << 6) | (p[i + k] & 0x3f);
+      }
+    }
+    if (valid && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) valid = false;
+    if (valid) {
+      out.append(text.data() + i, len);
+      i += len;
+    } else {
+      out.append("\\ufffd");
+      ++i;
+    }
+  }
+}
+
+std::string format_rfc3339_ms(std::chrono::system_clock::time_point t) {
+  std::string out;
+  append_timestamp(out, t);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+namespace {
+
+class LineWriter {
+ public:
+  LineWriter(std::string& out, const LoggerOptions& options)
+      : out_(out), json_(options.format == LogFormat::json), scrub_(options.scrub_card_numbers) {}
+
+  void begin(std::chrono::system_clock::time_point t, LogLevel level, std::string_view message) {
+    if (json_) {
+      out_.append("{\"timestamp\":\"");
+      append_timestamp(out_, t);
+      out_.append("\",\"level\":\"");
+      out_.append(log_level_name(level));
+      out_.append("\",\"message\":\"");
+      append_scrubbed(message);
+      out_.push_back('"');
+    } else {
+      append_timestamp(out_, t);
+      out_.push_back(' ');
+      switch (level) {
+        case LogLevel::debug: out_.append("DEBUG"); break;
+        case LogLevel::info: out_.append("INFO "); break;
+        case LogLevel::warn: out_.append("WARN "); break;
+        case LogLevel::error: out_.append("ERROR"); break;
+      }
+      out_.push_back(' ');
+      append_scrubbed(message);
+    }
+  }
+
+  // dd.service / dd.env / dd.version from the options, dd.trace_id / dd.span_id when set.
+  void correlation(const LoggerOptions& options, LogCorrelation trace) {
+    if (!options.service.empty()) trusted_string("dd.service", options.service);
+    if (!options.env.empty()) trusted_string("dd.env", options.env);
+    if (!options.version.empty()) trusted_string("dd.version", options.version);
+    if (trace.trace_id != 0) u64_field("dd.trace_id", trace.trace_id, true);
+    if (trace.span_id != 0) u64_field("dd.span_id", trace.span_id, true);
+  }
+
+  // A trusted value (our own configuration or ids): escaped, not scrubbed.
+  void trusted_string(std::string_view key, std::string_view value) {
+    start_field(key);
+    string_value(value, false);
+  }
+  void string_field(std::string_view key, std::string_view value) {
+    start_field(key);
+    string_value(value, scrub_);
+  }
+  void u64_field(std::string_view key, std::uint64_t v, bool as_string = false) {
+    start_field(key);
+    if (as_string && json_) out_.push_back('"');
+    append_u64(out_, v);
+    if (as_string && json_) out_.push_back('"');
+  }
+  void int_field(std::string_view key, std::int64_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+    std::string_view digits(buf, static_cast<std::size_t>(r.ptr - buf));
+    integer_digits(key, digits);
+  }
+  void uint_field(std::string_view key, std::uint64_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+    integer_digits(key, std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+  }
+  void double_field(std::string_view key, double v, int fixed_decimals = -1) {
+    start_field(key);
+    append_double(out_, v, json_, fixed_decimals);
+  }
+  void bool_field(std::string_view key, bool v) {
+    start_field(key);
+    out_.append(v ? "true" : "false");
+  }
+  void field(const LogField& f) {
+    switch (f.type) {
+      case LogField::Type::string: string_field(f.key, f.str); break;
+      case LogField::Type::int64: int_field(f.key, f.i); break;
+      case LogField::Type::uint64: uint_field(f.key, f.u); break;
+      case LogField::Type::float64: double_field(f.key, f.d); break;
+      case LogField::Type::boolean: bool_field(f.key, f.b); break;
+    }
+  }
+  void end() {
+    if (json_) out_.push_back('}');
+    out_.push_back('\n');
+  }
+
+ private:
+  void start_field(std::string_view key) {
+    if (json_) {
+      out_.append(",\"");
+      append_json_escaped(out_, key);
+      out_.append("\":");
+    } else {
+      out_.push_back(' ');
+      append_json_escaped(out_, key);
+      out_.push_back('=');
+    }
+  }
+
+  void integer_digits(std::string_view key, std::string_view digits) {
+    start_field(key);
+    if (scrub_ && digits.size() >= kMinCardDigits) {
+      auto& masked = scratch().masked;
+      if (mask_card_numbers(digits, masked) > 0) {
+        // A masked number is no longer a number: write it as a string.
+        if (json_) out_.push_back('"');
+        out_.append(masked);
+        if (json_) out_.push_back('"');
+        return;
+      }
+    }
+    out_.append(digits);
+  }
+
+  void append_scrubbed(std::string_view value) {
+    if (scrub_) {
+      auto& masked = scratch().masked;
+      if (mask_card_numbers(value, masked) > 0) {
+        append_json_escaped(out_, masked);
+        return;
+      }
+    }
+    append_json_escaped(out_, value);
+  }
+
+  void string_value(std::string_view value, bool scrub) {
+    std::string_view v = value;
+    if (scrub) {
+      auto& masked = scratch().masked;
+      if (mask_card_numbers(value, masked) > 0) v = masked;
+    }
+    const bool quote = json_ || text_needs_quotes(v);
+    if (quote) out_.push_back('"');
+    append_json_escaped(out_, v);
+    if (quote) out_.push_back('"');
+  }
+
+  std::string& out_;
+  const bool json_;
+  const bool scrub_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Logger
+
+Logger::Logger(LoggerOptions options, const Clock& clock, std::FILE* out)
+    : options_(std::move(options)), clock_(clock), file_(out) {
+  sink_ = [this](std::string_view lines) {
+    if (file_ == nullptr) return;
+    std::fwrite(lines.data(), 1, lines.size(), file_);
+    std::fflush(file_);
+  };
+  if (options_.asynchronous) writer_ = std::thread([this] { writer_loop(); });
+}
+
+Logger::Logger(LoggerOptions options, const Clock& clock, LogSink sink)
+    : options_(std::move(options)), clock_(clock), sink_(std::move(sink)) {
+  if (options_.asynchronous) writer_ = std::thread([this] { writer_loop(); });
+}
+
+Logger::~Logger() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(queue_mutex_);
+      stop_ = true;
+    }
+    queue_cv_.notify_one();
+    writer_.join();
+  }
+}
+
+void Logger::log_event(LogLevel level, std::string_view message,
+                       std::initializer_list<LogField> fields, LogCorrelation trace) {
+  if (!enabled(level)) return;
+  write_line(level, message, fields.begin(), fields.size(), trace);
+}
+
+void Logger::log_event(LogLevel level, std::string_view message,
+                       const std::vector<LogField>& fields, LogCorrelation trace) {
+  if (!enabled(level)) return;
+  write_line(level, message, fields.data(), fields.size(), trace);
+}
+
+void Logger::log_access(const AccessRecord& r) {
+  const LogLevel level = r.status >= 500 ? LogLevel::error : LogLevel::info;
+  if (!enabled(level)) return;
+  auto& s = scratch();
+  s.line.clear();
+  LineWriter w(s.line, options_);
+  w.begin(clock_.wall(), level, "request completed");
+  w.correlation(options_, r.trace);
+  w.string_field("request_id", r.request_id);
+  w.string_field("http.method", r.method);
+  w.string_field("http.route", r.route);
+  w.int_field("http.status_code", r.status);
+  w.double_field("duration_ms", r.duration_ms, 3);
+  w.int_field("upstream_attempts", r.upstream_attempts);
+  if (!r.client_id.empty()) w.string_field("client_id", r.client_id);
+  if (!r.error_code.empty()) w.string_field("error_code", r.error_code);
+  w.end();
+  emit(s.line);
+}
+
+void Logger::write_line(LogLevel level, std::string_view message, const LogField* fields,
+                        std::size_t count, LogCorrelation trace) {
+  auto& s = scratch();
+  s.line.clear();
+  LineWriter w(s.line, options_);
+  w.begin(clock_.wall(), level, message);
+  w.correlation(options_, trace);
+  for (std::size_t k = 0; k < count; ++k) w.field(fields[k]);
+  w.end();
+  emit(s.line);
+}
+
+void Logger::emit(std::string_view line) {
+  if (!options_.asynchronous) {
+    std::lock_guard<std::mutex> lock(sink_mutex_);
+    if (sink_) sink_(line);
+    return;
+  }
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    if (pending_.size() + line.size() > options_.max_pending_bytes) {
+      ++dropped_total_;
+      ++dropped_unreported_;
+      return;
+    }
+    const std::size_t half = options_.max_pending_bytes / 2;
+    const bool crosses_half = pending_.size() < half && pending_.size() + line.size() >= half;
+    pending_.append(line);
+    ++accepted_seq_;
+    // Wake the writer only when it sleeps without a deadline, or to avoid drops; while it
+    // runs its batch cadence, producers pay no system call.
+    wake = writer_idle_ || crosses_half;
+    writer_idle_ = false;
+  }
+  if (wake) queue_cv_.notify_one();
+}
+
+void Logger::writer_loop() {
+  std::string batch;
+  std::unique_lock<std::mutex> lock(queue_mutex_);
+  for (;;) {
+    writer_idle_ = true;
+    queue_cv_.wait(lock, [this] { return stop_ || !pending_.empty() || dropped_unreported_ > 0; });
+    writer_idle_ = false;
+    if (pending_.empty() && dropped_unreported_ == 0) break;  // stop_ with nothing left
+    // Busy phase: write a batch, then collect the next one for kBatchInterval.
+    for (;;) {
+      batch.clear();
+      batch.swap(pending_);
+      const std::uint64_t seq = accepted_seq_;
+      const std::uint64_t dropped = dropped_unreported_;
+      dropped_unreported_ = 0;
+      lock.unlock();
+
+      if (dropped > 0) {
+        std::string notice;
+        LineWriter w(notice, options_);
+        w.begin(clock_.wall(), LogLevel::warn, "log lines dropped: the log writer fell behind");
+        w.correlation(options_, LogCorrelation{});
+        w.uint_field("dropped_lines", dropped);
+        w.end();
+        batch.insert(0, notice);
+        if (options_.on_dropped) options_.on_dropped(dropped);
+      }
+      if (sink_ && !batch.empty()) sink_(batch);
+
+      lock.lock();
+      written_seq_ = seq;
+      flushed_cv_.notify_all();
+      queue_cv_.wait_for(lock, kBatchInterval, [this] {
+        return stop_ || flush_waiters_ > 0 || pending_.size() >= options_.max_pending_bytes / 2;
+      });
+      if (pending_.empty() && dropped_unreported_ == 0) break;  // back to idle
+    }
+  }
+  written_seq_ = accepted_seq_;
+  flushed_cv_.notify_all();
+}
+
+void Logger::flush() {
+  if (!options_.asynchronous) {
+    std::lock_guard<std::mutex> lock(sink_mutex_);
+    if (file_ != nullptr) std::fflush(file_);
+    return;
+  }
+  std::unique_lock<std::mutex> lock(queue_mutex_);
+  const std::uint64_t target = accepted_seq_;
+  ++flush_waiters_;
+  writer_idle_ = false;
+  queue_cv_.notify_one();
+  flushed_cv_.wait(lock, [this, target] { return written_seq_ >= target || !writer_.joinable(); });
+  --flush_waiters_;
+}
+
+std::uint64_t Logger::dropped_lines() const {
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  return dropped_total_;
+}
+
+}  // namespace tokenizer
