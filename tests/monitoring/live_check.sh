@@ -61,11 +61,13 @@ wait_for_line() {
   return 1
 }
 
-# A loopback port nothing listens on now (Prometheus cannot be asked to pick its own).
+# A loopback port nothing listens on now (Prometheus cannot be asked to pick its own),
+# below the kernel's ephemeral range so no outgoing connection holds it.
 free_port() {
-  local p
+  local p low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (low - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done
   return 1
@@ -88,23 +90,33 @@ tok_port=$(grep -oE '"port":[0-9]+' <<<"$tok_line" | grep -oE '[0-9]+')
 echo "upstream-sim on 127.0.0.1:$sim_port, tokenizer on 127.0.0.1:$tok_port"
 
 # --- Prometheus with the repository's configuration and rules ---------------------------
-prom_port=$(free_port) || fail "no free port for prometheus"
-sed -e "s/tokenizer:3000/127.0.0.1:$tok_port/g" -e "s/upstream-sim:8081/127.0.0.1:$sim_port/g" \
-    -e "s/localhost:9090/127.0.0.1:$prom_port/g" -e "s#rules/#$root/prometheus/rules/#g" \
-    -e "s/alertmanager:9093/127.0.0.1:9/g" -e "s/node-exporter:9100/127.0.0.1:9/g" \
-    -e "s/scrape_interval: 15s/scrape_interval: 1s/" -e "s/scrape_timeout: 10s/scrape_timeout: 1s/" \
-    -e "s/evaluation_interval: 15s/evaluation_interval: 1s/" \
-    "$root/prometheus/prometheus.yml" >"$work/prometheus.yml"
-grep -q "scrape_interval: 1s" "$work/prometheus.yml" || fail "could not rewrite the scrape interval"
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
-  --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$work/prometheus.log" 2>&1 &
-pids+=($!)
-prom=http://127.0.0.1:$prom_port
-end=$((SECONDS + 20))
-until curl -fs "$prom/-/ready" >/dev/null 2>&1; do
-  [ $SECONDS -lt $end ] || fail "prometheus did not become ready"
-  kill -0 "${pids[-1]}" 2>/dev/null || fail "prometheus exited"
-  sleep 0.2
+# Prometheus with a port chosen here: retried on another port if it cannot bind that one.
+start_prometheus() {
+  prom_port=$(free_port) || fail "no free port for prometheus"
+  sed -e "s/tokenizer:3000/127.0.0.1:$tok_port/g" -e "s/upstream-sim:8081/127.0.0.1:$sim_port/g" \
+      -e "s/localhost:9090/127.0.0.1:$prom_port/g" -e "s#rules/#$root/prometheus/rules/#g" \
+      -e "s/alertmanager:9093/127.0.0.1:9/g" -e "s/node-exporter:9100/127.0.0.1:9/g" \
+      -e "s/scrape_interval: 15s/scrape_interval: 1s/" -e "s/scrape_timeout: 10s/scrape_timeout: 1s/" \
+      -e "s/evaluation_interval: 15s/evaluation_interval: 1s/" \
+      "$root/prometheus/prometheus.yml" >"$work/prometheus.yml"
+  grep -q "scrape_interval: 1s" "$work/prometheus.yml" || fail "could not rewrite the scrape interval"
+  rm -rf "$work/data"
+  prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
+    --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$work/prometheus.log" 2>&1 &
+  prom_pid=$!
+  pids+=("$prom_pid")
+  prom=http://127.0.0.1:$prom_port
+  local end=$((SECONDS + 20))
+  until curl -fs "$prom/-/ready" >/dev/null 2>&1; do
+    kill -0 "$prom_pid" 2>/dev/null || return 1
+    [ $SECONDS -lt $end ] || fail "prometheus did not become ready"
+    sleep 0.2
+  done
+}
+for attempt in 1 2 3; do
+  start_prometheus && break
+  echo "prometheus exited at start (attempt $attempt):"; tail -n 3 "$work/prometheus.log"
+  [ "$attempt" -lt 3 ] || fail "prometheus would not start"
 done
 echo "prometheus on $prom"
 
@@ -137,7 +149,17 @@ done
 faults '{"status":503,"error_rate":0.3}'
 for i in $(seq 1 40); do tokenize "${cards[$((i % 4))]}" 123; done
 faults '{"status":503,"error_rate":1}'
-for i in $(seq 1 40); do tokenize "${cards[$((i % 4))]}" 123; done
+# ... until the breaker has opened (it needs 50 % failures among the last 10 s of calls),
+# at most 300 requests.
+opened=0
+for batch in $(seq 1 30); do
+  for i in $(seq 1 10); do tokenize "${cards[$((i % 4))]}" 123; done
+  if curl -s --max-time 5 "http://127.0.0.1:$tok_port/metrics" \
+     | grep -qE '^tokenizer_circuit_breaker_transitions_total\{[^}]*to="open"[^}]*\} [1-9]'; then
+    opened=1; break
+  fi
+done
+[ "$opened" -eq 1 ] || fail "the circuit breaker did not open under 100 % vault failures"
 # A slow vault (over the 500 ms latency objective), a few requests in parallel.
 faults '{"latency_ms":600}'
 sleep 5.5  # let the breaker leave the open state so these reach the vault
@@ -150,5 +172,8 @@ printf 'load done, statuses:'; for c in "${!seen[@]}"; do printf ' %s×%s' "$c" 
 
 # A few scrapes and rule evaluations of the final state.
 sleep 4
+if [ -n "${LIVE_CHECK_DEBUG:-}" ]; then
+  curl -s "http://127.0.0.1:$tok_port/metrics" | grep -E '^tokenizer_(circuit|upstream_requests_total|upstream_retries|retry_budget)' || true
+fi
 /usr/bin/python3 "$here/live_queries.py" "$prom" "$root"
 status=0
