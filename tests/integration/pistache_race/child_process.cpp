@@ -10,16 +10,29 @@
 #include <cstring>
 
 namespace tokenizer::pistache_race {
+namespace {
+
+// The port right after `marker`'s first occurrence in `line`, if it is a plausible one.
+std::optional<int> port_after_marker_in(const std::string& line, const std::string& marker) {
+  const auto at = line.find(marker);
+  if (at == std::string::npos) return std::nullopt;
+  long port = 0;
+  std::size_t i = at + marker.size();
+  const std::size_t first_digit = i;
+  while (i < line.size() && line[i] >= '0' && line[i] <= '9' && port <= 65535) {
+    port = port * 10 + (line[i] - '0');
+    ++i;
+  }
+  if (i == first_digit || port <= 0 || port > 65535) return std::nullopt;
+  return static_cast<int>(port);
+}
+
+}  // namespace
 
 Expected<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std::string>& argv,
-                                                            const std::string& port_pattern) {
+                                                            const std::string& port_marker) {
   if (argv.empty()) return Error{"no_command", "no server command given"};
-  std::regex pattern;
-  try {
-    pattern = std::regex(port_pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error&) {
-    return Error{"bad_pattern", "invalid --port-pattern"};
-  }
+  if (port_marker.empty()) return Error{"bad_marker", "empty port marker"};
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return Error{"pipe", std::strerror(errno)};
 
@@ -41,11 +54,11 @@ Expected<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<st
     _exit(127);
   }
   close(pipe_fds[1]);
-  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, pipe_fds[0], std::move(pattern)));
+  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, pipe_fds[0], port_marker));
 }
 
-ChildProcess::ChildProcess(pid_t pid, int stdout_fd, std::regex port_pattern)
-    : pid_(pid), stdout_fd_(stdout_fd), port_pattern_(std::move(port_pattern)) {
+ChildProcess::ChildProcess(pid_t pid, int stdout_fd, std::string port_marker)
+    : pid_(pid), stdout_fd_(stdout_fd), port_marker_(std::move(port_marker)) {
   reader_ = std::thread([this] { drain_stdout(); });
 }
 
@@ -55,6 +68,10 @@ ChildProcess::~ChildProcess() {
   kill(-pid_, SIGKILL);
   if (reader_.joinable()) reader_.join();
   close(stdout_fd_);
+}
+
+std::optional<int> ChildProcess::port_after_marker(const std::string& line) const {
+  return port_after_marker_in(line, port_marker_);
 }
 
 void ChildProcess::drain_stdout() {
@@ -69,11 +86,10 @@ void ChildProcess::drain_stdout() {
         if (line.size() < 65536) line.push_back(buffer[i]);
         continue;
       }
-      std::smatch match;
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!port_ && std::regex_search(line, match, port_pattern_) && match.size() > 1) {
-        port_ = std::stoi(match[1].str());
-        port_seen_.notify_all();
+      if (!port_) {
+        port_ = port_after_marker(line);
+        if (port_) port_seen_.notify_all();
       }
       line.clear();
     }

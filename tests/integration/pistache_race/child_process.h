@@ -2,8 +2,8 @@
 //
 // `start(argv)` forks and execs argv[0] (searched on PATH) with stdout piped back; a reader
 // thread drains that pipe for the whole life of the child (so a chatty server never blocks
-// on a full pipe) and remembers the first port announced on it: the first match of
-// `port_pattern` (its first capture group) in a line. stderr is inherited. The child is
+// on a full pipe) and remembers the first port announced on it: the digits right after the
+// first occurrence of `port_marker` in a line (e.g. "127.0.0.1:"). stderr is inherited. The child is
 // put in its own process group and stopped with SIGTERM, then SIGKILL after a grace
 // period, by stop() or the destructor: nothing a test starts outlives it.
 //
@@ -18,7 +18,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,7 +29,7 @@ namespace tokenizer::pistache_race {
 class ChildProcess {
  public:
   static Expected<std::unique_ptr<ChildProcess>> start(const std::vector<std::string>& argv,
-                                                       const std::string& port_pattern);
+                                                       const std::string& port_marker);
   ~ChildProcess();
 
   ChildProcess(const ChildProcess&) = delete;
@@ -55,13 +54,14 @@ class ChildProcess {
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
  private:
-  ChildProcess(pid_t pid, int stdout_fd, std::regex port_pattern);
+  ChildProcess(pid_t pid, int stdout_fd, std::string port_marker);
   void drain_stdout();
+  std::optional<int> port_after_marker(const std::string& line) const;
   bool reap(bool block);
 
   const pid_t pid_;
   const int stdout_fd_;
-  const std::regex port_pattern_;
+  const std::string port_marker_;
   std::thread reader_;
 
   std::mutex mutex_;
