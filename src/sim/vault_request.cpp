@@ -1,5 +1,7 @@
 #include "sim/vault_request.h"
 
+#include "tokenization/card_brand.h"
+
 #include <ctime>
 #include <optional>
 
@@ -89,22 +91,6 @@ void check_name(const json& cc, const char* key, const char* label, bool have_fu
 }
 
 }  // namespace
-
-bool luhn_valid(std::string_view digits) {
-  if (!is_digits(digits)) return false;
-  int sum = 0;
-  bool twice = false;
-  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
-    int d = *it - '0';
-    if (twice) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    twice = !twice;
-  }
-  return sum % 10 == 0;
-}
 
 std::string spreedly_card_type(std::string_view d) {
   if (!is_digits(d)) return "";

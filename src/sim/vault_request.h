@@ -52,9 +52,9 @@ struct VaultRequestCheck {
 Expected<VaultRequestCheck> check_vault_request(std::string_view body,
                                                 std::chrono::system_clock::time_point now);
 
-// True when `digits` (digits only) passes the Luhn check.
-bool luhn_valid(std::string_view digits);
-
+// Luhn is tokenization/card_brand.h's luhn_valid (one algorithm, one implementation). The
+// brand table below is the vault's own on purpose: an independent simulator catches a
+// mistake in the service's brand rules instead of repeating it.
 // The Spreedly card_type for a digits-only number, from IIN ranges and lengths; empty when
 // no brand matches.
 std::string spreedly_card_type(std::string_view digits);

@@ -1,5 +1,7 @@
 #include "telemetry/logger.h"
 
+#include "tokenization/card_brand.h"
+
 #include <time.h>
 
 #include <array>
@@ -25,8 +27,8 @@
 namespace tokenizer {
 namespace {
 
-constexpr std::size_t kMinCardDigits = 13;
-constexpr std::size_t kMaxCardDigits = 19;
+constexpr std::size_t kScrubMinDigits = 13;
+constexpr std::size_t kScrubMaxDigits = 19;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -172,22 +174,6 @@ Expected<LogLevel> parse_log_level(std::string_view text) {
   return Error{"invalid_log_level", "log level must be one of debug, info, warn, error"};
 }
 
-bool luhn_valid(std::string_view digits) {
-  if (digits.size() < 2) return false;
-  int sum = 0;
-  bool twice = false;
-  for (std::size_t k = digits.size(); k-- > 0;) {
-    if (!is_digit(digits[k])) return false;
-    int d = digits[k] - '0';
-    if (twice) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    twice = !twice;
-  }
-  return sum % 10 == 0;
-}
 
 std::size_t mask_card_numbers(std::string_view text, std::string& out) {
   auto& s = scratch();
@@ -214,7 +200,7 @@ std::size_t mask_card_numbers(std::string_view text, std::string& out) {
       }
       break;
     }
-    if (total >= kMinCardDigits) {
+    if (total >= kScrubMinDigits) {
       // Candidates: every run of whole consecutive segments holding 13-19 digits.
       const std::size_t n = s.segments.size();
       s.mask.assign(n, false);
@@ -223,8 +209,8 @@ std::size_t mask_card_numbers(std::string_view text, std::string& out) {
         std::size_t digits = 0;
         for (std::size_t last = first; last < n; ++last) {
           digits += s.segments[last].len;
-          if (digits > kMaxCardDigits) break;
-          if (digits >= kMinCardDigits && luhn_segments(text, s.segments.data(), first, last)) {
+          if (digits > kScrubMaxDigits) break;
+          if (digits >= kScrubMinDigits && luhn_segments(text, s.segments.data(), first, last)) {
             for (std::size_t k = first; k <= last; ++k) s.mask[k] = true;
             any = true;
             ++found;
@@ -432,7 +418,7 @@ class LineWriter {
 
   void integer_digits(std::string_view key, std::string_view digits) {
     start_field(key);
-    if (scrub_ && digits.size() >= kMinCardDigits) {
+    if (scrub_ && digits.size() >= kScrubMinDigits) {
       auto& masked = scratch().masked;
       if (mask_card_numbers(digits, masked) > 0) {
         // A masked number is no longer a number: write it as a string.

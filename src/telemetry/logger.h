@@ -218,8 +218,6 @@ class Logger {
 std::size_t mask_card_numbers(std::string_view text, std::string& out);
 // Convenience form returning the (possibly unchanged) text.
 std::string mask_card_numbers(std::string_view text);
-// Luhn check over a string of decimal digits (false for anything else or fewer than 2 digits).
-bool luhn_valid(std::string_view digits);
 
 // Appends `text` to `out` as the inside of a JSON string: quotes, backslashes and control
 // characters escaped, valid UTF-8 copied, each invalid byte replaced by U+FFFD.

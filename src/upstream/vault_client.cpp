@@ -450,10 +450,14 @@ std::optional<std::chrono::seconds> VaultClient::parse_retry_after(
   if (std::isalpha(static_cast<unsigned char>(value[0])) == 0) return std::nullopt;
   const time_t when = curl_getdate(value.c_str(), nullptr);
   if (when == static_cast<time_t>(-1)) return std::nullopt;
-  const auto delta = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::system_clock::from_time_t(when) - now);
-  const long long seconds = std::clamp<long long>(delta.count(), 0, kMaxRetryAfterSeconds);
-  return std::chrono::seconds(seconds);
+  // Compare in whole seconds: converting a far-future date to a time_point overflows the
+  // clock's nanosecond representation (found by fuzz_vault_response).
+  const long long now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const long long when_s = static_cast<long long>(when);
+  if (when_s <= now_s) return std::chrono::seconds(0);
+  if (when_s - now_s >= kMaxRetryAfterSeconds) return std::chrono::seconds(kMaxRetryAfterSeconds);
+  return std::chrono::seconds(when_s - now_s);
 }
 
 std::string VaultClient::sanitize_message(const std::string& text) {

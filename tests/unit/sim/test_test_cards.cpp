@@ -1,4 +1,5 @@
 #include "sim/test_cards.h"
+#include "tokenization/card_brand.h"
 
 #include <set>
 #include <string>

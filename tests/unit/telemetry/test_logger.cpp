@@ -352,15 +352,6 @@ TEST(Logger, ConcurrentWritersNeverInterleave) {
 
 // ---- the card-number scrubber ----
 
-TEST(CardScrubber, Luhn) {
-  EXPECT_TRUE(luhn_valid("4111111111111111"));
-  EXPECT_TRUE(luhn_valid("378282246310005"));
-  EXPECT_TRUE(luhn_valid("79927398713"));
-  EXPECT_FALSE(luhn_valid("4111111111111112"));
-  EXPECT_FALSE(luhn_valid("4111-1111"));
-  EXPECT_FALSE(luhn_valid("0"));
-  EXPECT_FALSE(luhn_valid(""));
-}
 
 TEST(CardScrubber, MasksLuhnValidRunsOnly) {
   EXPECT_EQ("card **************** end", mask_card_numbers("card 4111111111111111 end"));

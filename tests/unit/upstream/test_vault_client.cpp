@@ -362,7 +362,9 @@ INSTANTIATE_TEST_SUITE_P(
                       RetryAfterCase{"Monday, 23-Nov-26 10:00:10 GMT", 10},
                       RetryAfterCase{"Mon Nov 23 10:00:45 2026", 45},
                       RetryAfterCase{"Sun, 22 Nov 2026 10:00:00 GMT", 0},
-                      RetryAfterCase{"Tue, 01 Dec 2026 10:00:00 GMT", 86400}));
+                      RetryAfterCase{"Tue, 01 Dec 2026 10:00:00 GMT", 86400},
+                      // Far future: must not overflow the clock (fuzz_vault_response).
+                      RetryAfterCase{"Sun, 06 Dec 202604", 86400}));
 
 // --- sanitize_message -------------------------------------------------------------------------
 
