@@ -151,9 +151,17 @@ TokenizeReply map_execution(const ExecutionResult& result, const PaymentMethod& 
     }
     case VaultOutcome::timeout:
       break;
+    case VaultOutcome::reset:
+      if (!last->request_sent && result.outcome != ExecutionOutcome::deadline_exceeded) {
+        // Like a connect failure: nothing reached the vault, the client may retry shortly.
+        auto r =
+            error_reply(ApiErrorCode::upstream_unavailable, R::upstream_unavailable, request_id);
+        r.response = with_retry_after(std::move(r.response), std::nullopt);
+        return r;
+      }
+      [[fallthrough]];
     case VaultOutcome::server_error:
     case VaultOutcome::bad_response:
-    case VaultOutcome::reset:
     case VaultOutcome::tls_error:
       if (result.outcome == ExecutionOutcome::deadline_exceeded) break;
       return error_reply(ApiErrorCode::upstream_error, R::upstream_error, request_id);

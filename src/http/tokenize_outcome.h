@@ -13,8 +13,8 @@
 //   vault 401/402/403               → 502 upstream_auth_failed (our credentials, not the client's)
 //   breaker open                    → 503 upstream_unavailable, Retry-After = remaining open time
 //   429/503 outlasting the retries  → 503 upstream_unavailable, Retry-After from the vault
-//   connect failures                → 503 upstream_unavailable: nothing reached the vault, so
-//                                     the client may safely try again shortly
+//   connect failures, resets before → 503 upstream_unavailable: nothing reached the vault, so
+//   any byte was sent                 the client may safely try again shortly
 //   attempt or overall deadline     → 504 upstream_timeout
 //   other 5xx, garbage, reset, TLS  → 502 upstream_error
 // Pure; thread-safe.

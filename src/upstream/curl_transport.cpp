@@ -83,6 +83,12 @@ TransportError classify(CURLcode code, bool request_sent, const char* detail) {
     case CURLE_PARTIAL_FILE:
       error.kind = Kind::reset;
       break;
+    case CURLE_SEND_FAIL_REWIND:
+      // A reused connection died after (part of) the body was sent; libcurl wanted to send
+      // it again on a new connection and we refused (see body_reader). It may have arrived.
+      error.kind = Kind::reset;
+      error.request_sent = true;
+      break;
     default:
       error.kind = Kind::other;
       break;
@@ -107,6 +113,7 @@ struct CurlTransport::Transfer {
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   HttpResponse response;
+  std::size_t body_offset = 0;  // how much of request.body libcurl has read
   bool body_too_large = false;
   char error_buffer[CURL_ERROR_SIZE] = {};
 
@@ -129,6 +136,15 @@ struct CurlTransport::Transfer {
     long n = 0;
     curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &n);
     return n > 0 ? static_cast<std::uint64_t>(n) : 0;
+  }
+
+  static size_t read_body(char* out, size_t size, size_t count, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const std::size_t left = t->request.body.size() - t->body_offset;
+    const std::size_t n = std::min(left, size * count);
+    std::memcpy(out, t->request.body.data() + t->body_offset, n);
+    t->body_offset += n;
+    return n;
   }
 
   static size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -330,10 +346,15 @@ void CurlTransport::start_transfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headers);
 
   if (request.method == "POST") {
+    // The body is streamed through a read callback with no seek callback: libcurl then
+    // cannot rewind it, so it never silently resends a POST on a fresh connection when a
+    // reused one dies (it would with CURLOPT_POSTFIELDS). A vault create must reach the
+    // vault at most once per attempt; whether to retry is the retry policy's decision.
     curl_easy_setopt(easy, CURLOPT_POST, 1L);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(easy, CURLOPT_READFUNCTION, &Transfer::read_body);
+    curl_easy_setopt(easy, CURLOPT_READDATA, transfer.get());
   } else if (request.method == "GET") {
     curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
   } else {

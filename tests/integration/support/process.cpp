@@ -1,5 +1,7 @@
 #include "process.h"
 
+#include <gtest/gtest.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,7 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <regex>
+#include <sys/prctl.h>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -49,7 +51,8 @@ ChildProcess::ChildProcess(std::string binary, std::vector<std::string> args,
     dup2(fi, 0);
     dup2(fo, 1);
     dup2(fe, 2);
-    // Die with the test runner.
+    // Die with the test runner, even if it crashes.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(binary_.c_str()));
@@ -66,23 +69,52 @@ ChildProcess::~ChildProcess() {
     int status = 0;
     waitpid(pid_, &status, 0);
   }
+  // Keep the output of a failed test for debugging; otherwise clean up.
+  if (!::testing::Test::HasFailure()) {
+    unlink((dir_ + "/stdout").c_str());
+    unlink((dir_ + "/stderr").c_str());
+    rmdir(dir_.c_str());
+  }
 }
 
+namespace {
+
+// The number right after `marker` in `text`, or 0.
+int number_after(const std::string& text, const std::string& marker, std::size_t from = 0) {
+  const auto at = text.find(marker, from);
+  if (at == std::string::npos) return 0;
+  std::size_t i = at + marker.size();
+  while (i < text.size() && (text[i] == ' ' || text[i] == '"')) ++i;
+  int n = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9' && n < 100000) {
+    n = n * 10 + (text[i++] - '0');
+  }
+  return n <= 65535 ? n : 0;
+}
+
+}  // namespace
+
 bool ChildProcess::wait_for_port(std::chrono::milliseconds timeout) {
-  static const std::regex kListening(R"(listening on (https?)://[^\s"]*:(\d+))");
-  static const std::regex kJsonPort(R"re("port"\s*:\s*"?(\d+))re");
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string text = stdout_text() + stderr_text();
-    std::smatch m;
-    if (std::regex_search(text, m, kListening)) {
-      tls_ = m[1] == "https";
-      port_ = std::stoi(m[2]);
-      return port_ > 0;
+    // "listening on http(s)://HOST:PORT" (upstream-sim, fake agent) ...
+    const auto at = text.find("listening on http");
+    if (at != std::string::npos) {
+      const auto scheme_end = text.find("://", at);
+      const auto eol = text.find('\n', at);
+      const auto colon = text.rfind(':', eol == std::string::npos ? text.size() : eol);
+      if (scheme_end != std::string::npos && colon != std::string::npos && colon > scheme_end) {
+        tls_ = text.compare(at + 13, 5, "https") == 0;
+        port_ = number_after(text, ":", colon);
+        if (port_ > 0) return true;
+      }
     }
-    if (text.find("\"listening\"") != std::string::npos && std::regex_search(text, m, kJsonPort)) {
-      port_ = std::stoi(m[1]);
-      return port_ > 0;
+    // ... or the tokenizer's JSON log line {"message":"listening",...,"port":N}.
+    const auto line = text.find("\"message\":\"listening\"");
+    if (line != std::string::npos) {
+      port_ = number_after(text, "\"port\":", line);
+      if (port_ > 0) return true;
     }
     if (!running()) return false;
     // Polling a file the child writes: there is no event to wait on across processes.
