@@ -1,5 +1,7 @@
 #include "telemetry/datadog_span.h"
 
+#include "telemetry/logger.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -28,6 +30,10 @@ DatadogSpan::~DatadogSpan() { finish(); }
 
 void DatadogSpan::set_tag(std::string_view key, std::string_view value) {
   if (finished_) return;
+  // Tags can carry client-controlled text (User-Agent, request ids): the same defensive
+  // card-number scrubber as the logs runs on every value (a few ns when nothing matches).
+  std::string masked;
+  if (mask_card_numbers(value, masked) > 0) value = masked;
   auto it = data_.meta.find(key);
   if (it == data_.meta.end()) {
     data_.meta.emplace(std::string(key), std::string(value));

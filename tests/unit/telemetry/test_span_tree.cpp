@@ -174,6 +174,22 @@ TEST(SpanTree, ErrorTags) {
   EXPECT_EQ(server->meta.count("error.type"), 0u);
 }
 
+TEST(SpanTree, CardNumbersInTagValuesAreMasked) {
+  Fixture f;
+  Span root = f.tracer->start_span(kServer);
+  root.set_tag("http.useragent", "curl/8 4111 1111 1111 1111");
+  root.set_tag("request_id", "4242424242424242");
+  root.set_tag("card.last_four", "1111");
+  root.finish();
+  ASSERT_EQ(f.exporter->chunks.size(), 1u);
+  const SpanData* server = find(f.exporter->chunks[0], 0x2222);
+  ASSERT_TRUE(server);
+  EXPECT_EQ(server->meta.at("http.useragent").find("4111 1111"), std::string::npos)
+      << server->meta.at("http.useragent");
+  EXPECT_EQ(server->meta.at("request_id").find("4242"), std::string::npos);
+  EXPECT_EQ(server->meta.at("card.last_four"), "1111");
+}
+
 TEST(SpanTree, ChunkWaitsForChildrenThatOutliveTheRoot) {
   Fixture f;
   Span root = f.tracer->start_span(kServer);
