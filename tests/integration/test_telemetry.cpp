@@ -38,9 +38,9 @@ std::string agent_binary() {
   return (std::filesystem::path(TOKENIZER_BIN).parent_path() / "fake-dd-agent").string();
 }
 
-// The source tree: this file lives in <source>/tests/integration/.
+// The source tree (from the build, so it works whatever the working directory).
 std::filesystem::path source_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+  return std::filesystem::path(TOKENIZER_SOURCE_DIR);
 }
 
 HttpReply get(const std::string& url) {
