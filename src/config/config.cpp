@@ -33,7 +33,7 @@ struct RawOptions {
   long long upstream_timeout_ms = 5000;
   long long upstream_attempt_timeout_ms = 2000;
   long long upstream_connect_timeout_ms = 1000;
-  int upstream_max_connections = 512;
+  int upstream_max_connections = 2048;
   int retry_max_attempts = 3;
   long long retry_base_ms = 25;
   long long retry_max_delay_ms = 1000;

@@ -78,7 +78,7 @@ struct Config {
   std::chrono::milliseconds upstream_timeout{5000};          // overall, every attempt included
   std::chrono::milliseconds upstream_attempt_timeout{2000};  // per attempt
   std::chrono::milliseconds upstream_connect_timeout{1000};
-  int upstream_max_connections = 512;
+  int upstream_max_connections = 2048;
 
   RetryConfig retry;
   BreakerConfig breaker;
