@@ -1,6 +1,9 @@
 #include "service.h"
 
+#include <algorithm>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 namespace tokenizer::testing {
 
@@ -25,11 +28,44 @@ ServiceUnderTest::ServiceUnderTest(ServiceOptions options) {
                                    "--basic-auth", std::string(kClientUser) + ":" + kClientPassword,
                                    "--threads", "2"};
   args.insert(args.end(), options.tokenizer_args.begin(), options.tokenizer_args.end());
+  secrets_ = {kClientPassword, kVaultSecret};
   auto env = options.tokenizer_env;
   // No Datadog agent in tests unless a test starts its fake one.
   if (env.find("DD_TRACE_AGENT_URL") == env.end()) env["DD_TRACE_AGENT_URL"] = "http://127.0.0.1:9";
   tokenizer_ = std::make_unique<ChildProcess>(TOKENIZER_BIN, args, env);
   ok_ = tokenizer_->wait_for_port();
+}
+
+ServiceUnderTest::~ServiceUnderTest() {
+  std::string written;
+  for (ChildProcess* p : {tokenizer_.get(), sim_.get()}) {
+    if (p != nullptr) written += p->stdout_text() + p->stderr_text();
+  }
+  for (const auto& pan : sent_card_numbers_) {
+    EXPECT_EQ(written.find(pan), std::string::npos)
+        << "a card number sent by this test appears in the service's output";
+  }
+  for (const auto& secret : secrets_) {
+    EXPECT_EQ(written.find(secret), std::string::npos)
+        << "a credential appears in the service's output";
+  }
+}
+
+void ServiceUnderTest::remember_card(const std::string& body) {
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("payment_method") || !j["payment_method"].is_object()) return;
+  const auto& pm = j["payment_method"];
+  if (!pm.contains("card_number") || !pm["card_number"].is_string()) return;
+  std::string digits;
+  for (char c : pm["card_number"].get<std::string>()) {
+    if (c >= '0' && c <= '9') digits.push_back(c);
+  }
+  // Long enough to be a card number, not a fragment that could appear by chance.
+  if (digits.size() >= 12 && sent_card_numbers_.size() < 1000 &&
+      std::find(sent_card_numbers_.begin(), sent_card_numbers_.end(), digits) ==
+          sent_card_numbers_.end()) {
+    sent_card_numbers_.push_back(digits);
+  }
 }
 
 HttpCall tokenize_call(const std::string& url, const std::string& body,
@@ -50,11 +86,13 @@ HttpCall tokenize_call(const std::string& url, const std::string& body,
 }
 
 HttpReply ServiceUnderTest::tokenize(const std::string& body, std::vector<std::string> headers) {
+  remember_card(body);
   return http_request(tokenize_call(url("/api/v1/payment_methods/tokenize"), body, std::move(headers)));
 }
 
 HttpReply ServiceUnderTest::tokenize(CurlSession& session, const std::string& body,
                                      std::vector<std::string> headers) {
+  remember_card(body);
   return session.perform(
       tokenize_call(url("/api/v1/payment_methods/tokenize"), body, std::move(headers)));
 }

@@ -39,6 +39,9 @@ std::string card_body(const std::string& card = "4111111111111111", const std::s
 class ServiceUnderTest {
  public:
   explicit ServiceUnderTest(ServiceOptions options = {});
+  // Scans everything both processes wrote for the card numbers this suite sent through
+  // tokenize() and for the credentials it used: any hit fails the test (issue 8).
+  ~ServiceUnderTest();
 
   bool ok() const { return ok_; }
   std::string url(const std::string& path) const { return tokenizer_->base_url() + path; }
@@ -61,7 +64,11 @@ class ServiceUnderTest {
   std::vector<nlohmann::json> log_lines() const;
 
  private:
+  void remember_card(const std::string& body);
+
   bool ok_ = false;
+  std::vector<std::string> sent_card_numbers_;
+  std::vector<std::string> secrets_;
   std::unique_ptr<ChildProcess> sim_;
   std::unique_ptr<ChildProcess> tokenizer_;
 };
