@@ -1,6 +1,8 @@
 // VaultClient: request building and response mapping for the vault. See vault_client.h.
 #include "upstream/vault_client.h"
 
+#include "tokenization/json_prescan.h"
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
@@ -42,37 +44,10 @@ std::string base64(const std::string& in) {
   return out;
 }
 
-// Deepest [ / { nesting outside strings: checked before parsing, because nlohmann's copies
-// and comparisons recurse (see PLATFORM-NOTES).
-int nesting_depth(const std::string& text) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
 
 std::optional<json> parse_json(const std::string& body) {
-  if (body.empty() || nesting_depth(body) > kMaxJsonDepth) return std::nullopt;
+  // The depth check comes before parsing: nlohmann's copies and comparisons recurse.
+  if (body.empty() || prescan_json(body, kMaxJsonDepth) != JsonPrescanResult::ok) return std::nullopt;
   json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return std::nullopt;
   return doc;
