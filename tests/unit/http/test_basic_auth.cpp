@@ -1,24 +1,18 @@
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+
 #include "http/basic_auth.h"
 
 namespace tokenizer {
 namespace {
 
 std::string header_for(const std::string& user_colon_password) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : user_colon_password) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(k[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out.push_back(k[((val << 8) >> (bits + 8)) & 0x3F]);
-  while (out.size() % 4) out.push_back('=');
+  std::string out(4 * ((user_colon_password.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(user_colon_password.data()),
+                                static_cast<int>(user_colon_password.size()));
+  out.resize(static_cast<std::size_t>(n));
   return "Basic " + out;
 }
 
