@@ -32,20 +32,8 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 
-json parse(const HttpReply& r) { return json::parse(r.body, nullptr, false); }
-
-std::string error_code(const HttpReply& r) {
-  const json j = parse(r);
-  return j.is_object() ? j.value("code", "") : "";
-}
-
-void expect_error(const HttpReply& r, long status, const std::string& code) {
-  EXPECT_EQ(r.status, status) << r.body;
-  EXPECT_EQ(error_code(r), code) << r.body;
-}
-
 std::string token_of(const HttpReply& r) {
-  const json j = parse(r);
+  const json j = reply_json(r);
   return j.is_object() ? j.value("payment_method_token", "") : "";
 }
 
@@ -374,7 +362,7 @@ TEST(Idempotency, TwoInstancesShareKeysThroughRedis) {
   ASSERT_TRUE(b.ok()) << b.tokenizer().stderr_text();
   HttpCall ready;
   ready.url = b.url("/readyz");
-  EXPECT_EQ(parse(http_request(ready))["components"]["idempotency_store"], "redis");
+  EXPECT_EQ(reply_json(http_request(ready))["components"]["idempotency_store"], "redis");
 
   // Each instance has its own simulated vault, so a replay is visible as "no call at all".
   const std::string body = card_body();

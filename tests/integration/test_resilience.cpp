@@ -29,18 +29,6 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 
-json parse(const HttpReply& r) { return json::parse(r.body, nullptr, false); }
-
-std::string error_code(const HttpReply& r) {
-  const json j = parse(r);
-  return j.is_object() ? j.value("code", "") : "";
-}
-
-void expect_error(const HttpReply& r, long status, const std::string& code) {
-  EXPECT_EQ(r.status, status) << r.body;
-  EXPECT_EQ(error_code(r), code) << r.body;
-}
-
 // Retry-After in whole seconds, or -1 when absent or not a number.
 long retry_after(const HttpReply& r) {
   const auto it = r.headers.find("retry-after");
@@ -80,7 +68,7 @@ std::optional<double> metric(const std::string& exposition, const std::string& s
 }
 
 std::string breaker_state(ServiceUnderTest& s) {
-  const json j = parse(get(s, "/readyz"));
+  const json j = reply_json(get(s, "/readyz"));
   return j.is_object() && j.contains("components")
              ? j["components"].value("upstream_circuit_breaker", "")
              : "";
@@ -238,7 +226,7 @@ TEST(Resilience, BreakerOpensFailsFastAndCloses) {
   EXPECT_EQ(s.vault_requests(), before_open) << "an open breaker must not call the vault";
   const auto ready = get(s, "/readyz");
   EXPECT_EQ(ready.status, 200) << "readiness does not depend on the vault";
-  EXPECT_EQ(parse(ready)["components"]["upstream_circuit_breaker"], "open") << ready.body;
+  EXPECT_EQ(reply_json(ready)["components"]["upstream_circuit_breaker"], "open") << ready.body;
   const auto metrics = get(s, "/metrics").body;
   EXPECT_EQ(metric(metrics, "tokenizer_circuit_breaker_state{state=\"open\"}"), 1.0);
   EXPECT_EQ(metric(metrics, "tokenizer_circuit_breaker_state{state=\"closed\"}"), 0.0);

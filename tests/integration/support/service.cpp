@@ -68,6 +68,27 @@ void ServiceUnderTest::remember_card(const std::string& body) {
   }
 }
 
+nlohmann::json reply_json(const HttpReply& r) {
+  return nlohmann::json::parse(r.body, nullptr, false);
+}
+
+std::string error_code(const HttpReply& r) {
+  const auto j = reply_json(r);
+  return j.is_object() ? j.value("code", "") : "";
+}
+
+void expect_error(const HttpReply& r, long status, const std::string& code) {
+  EXPECT_EQ(r.status, status) << r.body;
+  const auto j = reply_json(r);
+  ASSERT_TRUE(j.is_object()) << r.body;
+  EXPECT_EQ(j.value("code", ""), code) << r.body;
+  EXPECT_FALSE(j.value("error", "").empty());
+  EXPECT_FALSE(j.value("request_id", "").empty());
+  EXPECT_EQ(r.headers.count("x-request-id"), 1u);
+  EXPECT_EQ(r.headers.count("content-type") ? r.headers.at("content-type") : "", "application/json");
+  EXPECT_EQ(r.headers.count("cache-control") ? r.headers.at("cache-control") : "", "no-store");
+}
+
 HttpCall tokenize_call(const std::string& url, const std::string& body,
                        std::vector<std::string> headers) {
   HttpCall call;

@@ -73,6 +73,13 @@ class ServiceUnderTest {
   std::unique_ptr<ChildProcess> tokenizer_;
 };
 
+// The reply body as JSON (discarded value when it is not JSON).
+nlohmann::json reply_json(const HttpReply& r);
+// The error body's stable `code`, or "".
+std::string error_code(const HttpReply& r);
+// An error reply: this status and code, and the headers every response carries.
+void expect_error(const HttpReply& r, long status, const std::string& code);
+
 HttpCall tokenize_call(const std::string& url, const std::string& body,
                        std::vector<std::string> headers);
 
