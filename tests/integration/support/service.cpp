@@ -37,6 +37,7 @@ ServiceUnderTest::ServiceUnderTest(ServiceOptions options) {
 }
 
 ServiceUnderTest::~ServiceUnderTest() {
+  std::lock_guard<std::mutex> lock(cards_mu_);
   std::string written;
   for (ChildProcess* p : {tokenizer_.get(), sim_.get()}) {
     if (p != nullptr) written += p->stdout_text() + p->stderr_text();
@@ -61,6 +62,7 @@ void ServiceUnderTest::remember_card(const std::string& body) {
     if (c >= '0' && c <= '9') digits.push_back(c);
   }
   // Long enough to be a card number, not a fragment that could appear by chance.
+  std::lock_guard<std::mutex> lock(cards_mu_);
   if (digits.size() >= 12 && sent_card_numbers_.size() < 1000 &&
       std::find(sent_card_numbers_.begin(), sent_card_numbers_.end(), digits) ==
           sent_card_numbers_.end()) {

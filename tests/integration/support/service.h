@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -67,6 +68,7 @@ class ServiceUnderTest {
   void remember_card(const std::string& body);
 
   bool ok_ = false;
+  std::mutex cards_mu_;  // tokenize() is called from many client threads at once
   std::vector<std::string> sent_card_numbers_;
   std::vector<std::string> secrets_;
   std::unique_ptr<ChildProcess> sim_;
