@@ -196,7 +196,7 @@ Expected<std::unique_ptr<Application>> Application::create(const Config& config)
 
   Parts* parts = p.get();
   p->router = std::make_unique<Router>(
-      *p->handler, metrics, logger, p->clock,
+      *p->handler, metrics, logger,
       [parts] {
         return std::vector<std::pair<std::string, std::string>>{
             {"server", parts->router->lifecycle() == Lifecycle::draining ? "draining" : "ok"},

@@ -6,12 +6,11 @@
 
 namespace tokenizer {
 
-Router::Router(TokenizeHandler& tokenize, Metrics& metrics, Logger& logger, const Clock& clock,
+Router::Router(TokenizeHandler& tokenize, Metrics& metrics, Logger& logger,
                ComponentStates components, bool access_log)
     : tokenize_(tokenize),
       metrics_(metrics),
       logger_(logger),
-      clock_(clock),
       components_(std::move(components)),
       access_log_(access_log) {}
 

@@ -31,8 +31,8 @@ class Router {
  public:
   using ComponentStates = std::function<std::vector<std::pair<std::string, std::string>>()>;
 
-  Router(TokenizeHandler& tokenize, Metrics& metrics, Logger& logger, const Clock& clock,
-         ComponentStates components, bool access_log);
+  Router(TokenizeHandler& tokenize, Metrics& metrics, Logger& logger, ComponentStates components,
+         bool access_log);
 
   void dispatch(ApiRequest request, ResponderPtr responder);
 
@@ -46,7 +46,6 @@ class Router {
   TokenizeHandler& tokenize_;
   Metrics& metrics_;
   Logger& logger_;
-  const Clock& clock_;
   ComponentStates components_;
   bool access_log_;
   std::atomic<Lifecycle> lifecycle_{Lifecycle::starting};

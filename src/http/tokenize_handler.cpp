@@ -248,7 +248,8 @@ void TokenizeHandler::handle(ApiRequest req, ResponderPtr responder) {
         r.body = begun->response->body;
         r.headers.emplace_back("Idempotent-Replayed", "true");
         span.set_tag("idempotency.replayed", "true");
-        finish(call, std::move(r), r.status == 200 ? "" : "card_rejected");
+        const std::string code = r.status == 200 ? "" : "card_rejected";
+        finish(call, std::move(r), code);
         return;
       }
     }

@@ -3,8 +3,6 @@
 // invalid keys, transient failures that are not stored, client scoping, and two `tokenizer`
 // processes sharing one real `redis-server`, including Redis going away.
 //
-// RedisProcess below is a test-only helper kept in this file because the integration support
-// library does not link hiredis: it speaks the one RESP command it needs (PING) over a socket.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -23,6 +21,7 @@
 #include <set>
 #include <thread>
 
+#include "redis_server.h"
 #include "support/service.h"
 
 namespace tokenizer::testing {
@@ -53,151 +52,6 @@ bool eventually(const std::function<bool()>& condition, milliseconds timeout,
     std::this_thread::sleep_for(step);
   }
 }
-
-int connect_loopback(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-int free_loopback_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-// A throw-away Debian `redis-server` on a free loopback port with a temporary directory and no
-// persistence. The child gets PR_SET_PDEATHSIG(SIGKILL), so it dies with the test process;
-// kill() and the destructor stop it by PID and reap it. Drive it from one thread.
-class RedisProcess {
- public:
-  static std::string binary() {
-    if (const char* env = std::getenv("TOKENIZER_REDIS_SERVER"); env != nullptr && *env != '\0') {
-      return env;
-    }
-    return access("/usr/bin/redis-server", X_OK) == 0 ? "/usr/bin/redis-server" : "";
-  }
-
-  // Empty `error` on success.
-  explicit RedisProcess(std::string& error) {
-    dir_ = make_temp_dir("tk-redis");
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = free_loopback_port();
-      if (port_ == 0 || !spawn(error)) return;
-      if (wait_ready()) {
-        error.clear();
-        return;
-      }
-      kill();  // probably lost the port to someone else: try another
-      error = "redis-server did not answer PING on port " + std::to_string(port_);
-    }
-  }
-  ~RedisProcess() {
-    kill();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  RedisProcess(const RedisProcess&) = delete;
-  RedisProcess& operator=(const RedisProcess&) = delete;
-
-  int port() const { return port_; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
-
-  void kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  // True when the server answers PING with PONG within 500 ms.
-  bool ping() const {
-    const int fd = connect_loopback(port_);
-    if (fd < 0) return false;
-    std::string reply;
-    if (send(fd, "PING\r\n", 6, MSG_NOSIGNAL) == 6) {
-      const auto deadline = SteadyClock::now() + milliseconds(500);
-      while (reply.find("\r\n") == std::string::npos && SteadyClock::now() < deadline) {
-        pollfd p{fd, POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0) continue;
-        char buf[64];
-        const ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        reply.append(buf, static_cast<size_t>(n));
-      }
-    }
-    close(fd);
-    return reply.rfind("+PONG\r\n", 0) == 0;
-  }
-
- private:
-  bool spawn(std::string& error) {
-    const std::string bin = binary();
-    if (bin.empty()) {
-      error = "redis-server is not installed";
-      return false;
-    }
-    std::vector<std::string> args = {bin,         "--port",      std::to_string(port_),
-                                     "--bind",    "127.0.0.1",   "--save",
-                                     "",          "--appendonly", "no",
-                                     "--dir",     dir_,          "--logfile",
-                                     dir_ + "/redis.log", "--daemonize", "no"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid < 0) {
-      error = "fork failed";
-      return false;
-    }
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    pid_ = pid;
-    return true;
-  }
-
-  bool wait_ready() {
-    return eventually(
-        [this] {
-          int status = 0;
-          if (waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            return true;  // exited: stop polling; ping() below fails
-          }
-          return ping();
-        },
-        milliseconds(10000), milliseconds(10)) &&
-           pid_ > 0;
-  }
-
-  std::string dir_;
-  int port_ = 0;
-  pid_t pid_ = -1;
-};
 
 // A key unique to this run, so a shared Redis never sees a key from an earlier run.
 std::string unique_key(const std::string& name) {
@@ -350,10 +204,10 @@ TEST(Idempotency, KeysAreScopedToTheClient) {
 // (8) Two tokenizer processes share one real Redis: each replays the other's keys, a key in
 // flight on one is a 409 on the other, and Redis going away only affects keyed requests.
 TEST(Idempotency, TwoInstancesShareKeysThroughRedis) {
-  if (RedisProcess::binary().empty()) GTEST_SKIP() << "redis-server is not installed";
   std::string error;
-  RedisProcess redis(error);
-  ASSERT_TRUE(error.empty()) << error;
+  auto server = RedisServer::start(error);  // tests/fakes/redis_server.h, shared with unit tests
+  ASSERT_TRUE(server) << error;
+  RedisServer& redis = *server;
   const std::vector<std::string> shared = {"--idempotency-store", redis.url(),
                                            "--idempotency-secret", "integration-shared-secret"};
   ServiceUnderTest a(with_args(shared));
