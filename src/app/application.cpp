@@ -124,6 +124,7 @@ Expected<std::unique_ptr<Application>> Application::create(const Config& config)
   tc.max_host_connections = c.upstream_max_connections;
   tc.max_idle_connections = c.upstream_max_connections;
   tc.ca_file = c.upstream_ca_file;
+  tc.loops = c.upstream_threads;
   p->transport = std::make_unique<CurlTransport>(tc, p->clock);
   VaultConfig vc{c.upstream_url, c.upstream_key, c.upstream_secret};
   if (auto ok = VaultClient::validate(vc); !ok) return Error{"upstream", ok.error().message};

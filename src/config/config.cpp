@@ -34,6 +34,7 @@ struct RawOptions {
   long long upstream_attempt_timeout_ms = 2000;
   long long upstream_connect_timeout_ms = 1000;
   int upstream_max_connections = 2048;
+  int upstream_threads = 0;
   int retry_max_attempts = 3;
   long long retry_base_ms = 25;
   long long retry_max_delay_ms = 1000;
@@ -231,6 +232,10 @@ Config finalize(const RawOptions& raw) {
   c.upstream_connect_timeout = std::chrono::milliseconds(raw.upstream_connect_timeout_ms);
   range(raw.upstream_max_connections, 1, 65536, "--upstream-max-connections");
   c.upstream_max_connections = raw.upstream_max_connections;
+  c.upstream_threads = raw.upstream_threads == 0 ? hw : raw.upstream_threads;
+  range(c.upstream_threads, 1, 64, "--upstream-threads");
+  require(c.upstream_threads <= c.upstream_max_connections, "--upstream-threads",
+          "must not exceed --upstream-max-connections");
 
   range(raw.retry_max_attempts, 1, 10, "--retry-max-attempts");
   range(raw.retry_base_ms, 1, 60000, "--retry-base-ms");
@@ -362,6 +367,8 @@ ConfigResult parse_config(int argc, const char* const* argv) {
       "TCP+TLS connect timeout to the vault");
   opt(app, "--upstream-max-connections", raw.upstream_max_connections,
       "Connections kept open to the vault");
+  opt(app, "--upstream-threads", raw.upstream_threads,
+      "Vault client event-loop threads (0 = one per core, at least 2)");
   opt(app, "--retry-max-attempts", raw.retry_max_attempts, "Vault attempts per request");
   opt(app, "--retry-base-ms", raw.retry_base_ms, "Back-off base (full jitter)");
   opt(app, "--retry-max-delay-ms", raw.retry_max_delay_ms, "Back-off cap");
@@ -426,6 +433,7 @@ std::vector<std::pair<std::string, std::string>> describe(const Config& c) {
   return {
       {"listen", c.listen.to_string()},
       {"threads", std::to_string(c.threads)},
+      {"upstream_threads", std::to_string(c.upstream_threads)},
       {"tls", c.tls_cert ? "on" : "off"},
       {"max_body_bytes", std::to_string(c.max_body_bytes)},
       {"clients", users.empty() ? "(none: unauthenticated)" : users},

@@ -79,6 +79,8 @@ struct Config {
   std::chrono::milliseconds upstream_attempt_timeout{2000};  // per attempt
   std::chrono::milliseconds upstream_connect_timeout{1000};
   int upstream_max_connections = 2048;
+  // Event-loop threads of the vault client (each with its share of the connections).
+  int upstream_threads = 2;
 
   RetryConfig retry;
   BreakerConfig breaker;

@@ -1,22 +1,27 @@
-// CurlTransport: libcurl multi on one event-loop thread. See curl_transport.h.
+// CurlTransport: libcurl multi driven by epoll on N event-loop threads. See curl_transport.h.
 #include "upstream/curl_transport.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
+#include <unordered_map>
 #include <utility>
 
 namespace tokenizer {
 
 namespace {
-
-CURLM* as_multi(void* p) { return static_cast<CURLM*>(p); }
 
 void global_init_once() {
   static std::once_flag once;
@@ -176,138 +181,256 @@ struct CurlTransport::Transfer {
   }
 };
 
-CurlTransport::CurlTransport(CurlTransportConfig config, const Clock& clock)
-    : config_(std::move(config)), clock_(clock) {
-  global_init_once();
-  CURLM* multi = curl_multi_init();
-  if (multi == nullptr) throw std::runtime_error("curl_multi_init failed");  // start-up only
-  multi_ = multi;
-  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, config_.max_idle_connections);
-  curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, config_.max_total_connections);
-  curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, config_.max_host_connections);
-  curl_multi_setopt(multi, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_NOTHING));
-  loop_ = std::thread([this] { run_loop(); });
-}
-
-CurlTransport::~CurlTransport() {
-  shutdown();
-  {
-    std::lock_guard<std::mutex> lock(join_mutex_);
-    if (loop_.joinable()) loop_.join();  // only when shutdown() was first called on the loop
-  }
-  curl_multi_cleanup(as_multi(multi_));
-}
-
-void CurlTransport::send(HttpRequest request, Callback done) {
-  auto transfer = std::make_unique<Transfer>();
-  transfer->request = std::move(request);
-  transfer->done = std::move(done);
-  transfer->started = clock_.steady();
-  transfer->max_body = config_.max_response_bytes;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (accepting_) {
-      in_flight_.fetch_add(1, std::memory_order_relaxed);
-      const bool was_empty = queue_.empty();
-      queue_.push_back(std::move(transfer));
-      // Under the lock so that the multi handle cannot be cleaned up meanwhile. One wake-up
-      // per batch: a non-empty queue already has one pending.
-      if (was_empty) curl_multi_wakeup(as_multi(multi_));
-      return;
+// One event loop: a multi handle driven by curl_multi_socket_action() from epoll_wait().
+class CurlTransport::Loop {
+ public:
+  Loop(CurlTransport& owner, int index, long max_total, long max_host, long max_idle)
+      : owner_(owner), index_(index) {
+    multi_ = curl_multi_init();
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (multi_ == nullptr || epoll_fd_ < 0 || wake_fd_ < 0) {
+      release();
+      throw std::runtime_error("curl event loop: cannot create multi handle, epoll or eventfd");
     }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_fd_;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
+      release();
+      throw std::runtime_error("curl event loop: cannot watch its eventfd");
+    }
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, max_idle);
+    curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, max_total);
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, max_host);
+    curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_NOTHING));
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Loop::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    thread_ = std::thread([this] { run(); });
   }
-  // Shut down: no loop left to run the callback on (documented exception).
-  HttpResult result;
-  result.error.kind = TransportError::Kind::cancelled;
-  result.error.message = "transport shut down";
-  in_flight_.fetch_add(1, std::memory_order_relaxed);
-  complete(std::move(transfer), std::move(result));
-}
 
-void CurlTransport::shutdown() {
-  {
+  ~Loop() {
+    request_stop();
+    join();
+    {
+      std::lock_guard<std::mutex> lock(join_mutex_);
+      if (thread_.joinable()) thread_.join();  // stop was requested from the loop itself
+    }
+    for (CURL* easy : spare_) curl_easy_cleanup(easy);
+    release();
+  }
+
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  // Queues `transfer` and returns true, or leaves it untouched and returns false once the
+  // loop has stopped accepting.
+  bool try_submit(std::unique_ptr<Transfer>& transfer) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!accepting_) return false;
+    const bool was_empty = queue_.empty();
+    queue_.push_back(std::move(transfer));
+    // One wake-up per batch: a non-empty queue already has one pending.
+    if (was_empty) wake();
+    return true;
+  }
+
+  void request_stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stop_requested_) {
       stop_requested_ = true;
-      curl_multi_wakeup(as_multi(multi_));
+      wake();
     }
   }
-  std::lock_guard<std::mutex> lock(join_mutex_);
-  if (!loop_.joinable() || loop_.get_id() == std::this_thread::get_id()) return;
-  loop_.join();
-}
 
-void CurlTransport::run_loop() {
-  // A peer closing a TLS connection can make OpenSSL's write raise SIGPIPE on this thread.
-  sigset_t pipe_only;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+  // Joins the loop thread unless called on it (then the destructor joins).
+  void join() {
+    std::lock_guard<std::mutex> lock(join_mutex_);
+    if (!thread_.joinable() || thread_.get_id() == std::this_thread::get_id()) return;
+    thread_.join();
+  }
 
-  CURLM* multi = as_multi(multi_);
-  std::vector<std::unique_ptr<Transfer>> incoming;
-  for (;;) {
-    bool stop = false;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      incoming.swap(queue_);
-      stop = stop_requested_;
-      if (stop) accepting_ = false;
+ private:
+  void release() {
+    if (multi_ != nullptr) curl_multi_cleanup(multi_);
+    if (epoll_fd_ >= 0) close(epoll_fd_);
+    if (wake_fd_ >= 0) close(wake_fd_);
+    multi_ = nullptr;
+    epoll_fd_ = wake_fd_ = -1;
+  }
+
+  void wake() {  // caller holds mutex_
+    const std::uint64_t one = 1;
+    // EAGAIN means the counter is already non-zero: a wake-up is pending anyway.
+    [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
+  }
+
+  // libcurl says which sockets to watch (CURLMOPT_SOCKETFUNCTION). `socketp` is null until
+  // we assign it, i.e. for a socket not yet in the epoll set.
+  static int on_socket(CURL*, curl_socket_t s, int what, void* userp, void* socketp) {
+    auto* self = static_cast<Loop*>(userp);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, s, nullptr);  // may already be closed
+      return 0;
     }
-    if (stop) break;
-    for (auto& transfer : incoming) start_transfer(std::move(transfer));
-    incoming.clear();
+    epoll_event ev{};
+    ev.data.fd = s;
+    if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
+    if (socketp == nullptr) {
+      if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST) {
+        epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev);
+      }
+      curl_multi_assign(self->multi_, s, self);  // any non-null marker: "in the set"
+    } else if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT) {
+      epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, s, &ev);
+    }
+    return 0;
+  }
 
-    int running = 0;
-    curl_multi_perform(multi, &running);
+  void run() {
+    char name[16];
+    std::snprintf(name, sizeof name, "tk-curl-%d", index_);
+    pthread_setname_np(pthread_self(), name);
+    // A peer closing a TLS connection can make OpenSSL's write raise SIGPIPE on this thread.
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+
+    std::vector<std::unique_ptr<Transfer>> incoming;
+    epoll_event events[64];
+    for (;;) {
+      bool stop = false;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        incoming.swap(queue_);
+        stop = stop_requested_;
+        if (stop) accepting_ = false;
+      }
+      if (stop) break;
+      for (auto& transfer : incoming) start_transfer(std::move(transfer));
+      incoming.clear();
+
+      int running = 0;
+      long timeout_ms = -1;
+      curl_multi_timeout(multi_, &timeout_ms);
+      if (timeout_ms != 0) {
+        // Bounded so that a missed timer can never stall transfers for long.
+        const int wait_ms = timeout_ms < 0 ? 1000 : static_cast<int>(std::min(timeout_ms, 1000L));
+        const int n = epoll_wait(epoll_fd_, events, 64, wait_ms);
+        for (int i = 0; i < n; ++i) {
+          const int fd = events[i].data.fd;
+          if (fd == wake_fd_) {
+            std::uint64_t count = 0;
+            [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, sizeof count);
+            continue;
+          }
+          int mask = 0;
+          if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+          if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+          if (events[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+          curl_multi_socket_action(multi_, fd, mask, &running);
+        }
+        curl_multi_timeout(multi_, &timeout_ms);
+      }
+      if (timeout_ms == 0) curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      drain_messages();
+    }
+    stop_all(incoming);
+  }
+
+  void drain_messages() {
     int left = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
       if (msg->msg != CURLMSG_DONE) continue;
       char* priv = nullptr;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-      finish_transfer(reinterpret_cast<Transfer*>(priv), static_cast<int>(msg->data.result));
+      finish_transfer(reinterpret_cast<Transfer*>(priv), msg->data.result);
     }
-    curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
   }
 
   // Stopping: cancel what never started, then what is in flight.
-  for (auto& transfer : incoming) {
-    HttpResult result;
-    result.error.kind = TransportError::Kind::cancelled;
-    result.error.message = "transport shut down before the request started";
-    complete(std::move(transfer), std::move(result));
+  void stop_all(std::vector<std::unique_ptr<Transfer>>& incoming) {
+    for (auto& transfer : incoming) {
+      HttpResult result;
+      result.error.kind = TransportError::Kind::cancelled;
+      result.error.message = "transport shut down before the request started";
+      owner_.complete(std::move(transfer), std::move(result));
+    }
+    incoming.clear();
+    auto active = std::move(active_);
+    active_.clear();
+    for (auto& entry : active) {
+      auto transfer = std::move(entry.second);
+      curl_multi_remove_handle(multi_, transfer->easy);
+      owner_.connections_opened_.fetch_add(transfer->new_connections(), std::memory_order_relaxed);
+      HttpResult result;
+      result.error.kind = TransportError::Kind::cancelled;
+      result.error.request_sent = transfer->request_sent();
+      result.error.message = "transport shut down while the request was in flight";
+      owner_.complete(std::move(transfer), std::move(result));
+    }
   }
-  incoming.clear();
-  auto active = std::move(active_);
-  active_.clear();
-  for (auto& entry : active) {
-    auto transfer = std::move(entry.second);
-    curl_multi_remove_handle(multi, transfer->easy);
-    connections_opened_.fetch_add(transfer->new_connections(), std::memory_order_relaxed);
-    HttpResult result;
-    result.error.kind = TransportError::Kind::cancelled;
-    result.error.request_sent = transfer->request_sent();
-    result.error.message = "transport shut down while the request was in flight";
-    complete(std::move(transfer), std::move(result));
-  }
-}
 
-void CurlTransport::start_transfer(std::unique_ptr<Transfer> transfer) {
-  CURL* easy = curl_easy_init();
+  CURL* take_easy() {
+    if (spare_.empty()) return curl_easy_init();
+    CURL* easy = spare_.back();
+    spare_.pop_back();
+    return easy;
+  }
+
+  // A finished handle keeps nothing of its transfer after curl_easy_reset (connections
+  // and the DNS cache belong to the multi handle), so it serves the next one.
+  void recycle_easy(CURL* easy) {
+    if (spare_.size() >= kMaxSpareHandles) {
+      curl_easy_cleanup(easy);
+      return;
+    }
+    curl_easy_reset(easy);
+    spare_.push_back(easy);
+  }
+
+  void start_transfer(std::unique_ptr<Transfer> transfer);
+  void finish_transfer(Transfer* key, CURLcode code);
+
+  static constexpr std::size_t kMaxSpareHandles = 256;
+
+  CurlTransport& owner_;
+  const int index_;
+  CURLM* multi_ = nullptr;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+
+  std::mutex mutex_;  // guards queue_, accepting_, stop_requested_
+  std::vector<std::unique_ptr<Transfer>> queue_;
+  bool accepting_ = true;
+  bool stop_requested_ = false;
+
+  std::unordered_map<Transfer*, std::unique_ptr<Transfer>> active_;  // loop thread only
+  std::vector<CURL*> spare_;                                          // loop thread only
+
+  std::mutex join_mutex_;  // serialises joiners
+  std::thread thread_;
+};
+
+void CurlTransport::Loop::start_transfer(std::unique_ptr<Transfer> transfer) {
+  CURL* easy = take_easy();
   if (easy == nullptr) {
     HttpResult result;
     result.error.kind = TransportError::Kind::other;
     result.error.message = "curl_easy_init failed";
-    complete(std::move(transfer), std::move(result));
+    owner_.complete(std::move(transfer), std::move(result));
     return;
   }
   transfer->easy = easy;
   const HttpRequest& request = transfer->request;
+  const CurlTransportConfig& config = owner_.config_;
 
   // libcurl treats a zero timeout as "none": an exhausted budget still gets 1 ms.
   const long timeout_ms = std::max<long>(1, static_cast<long>(request.timeout.count()));
   const long connect_ms = std::min<long>(
-      timeout_ms, std::max<long>(1, static_cast<long>(config_.connect_timeout.count())));
+      timeout_ms, std::max<long>(1, static_cast<long>(config.connect_timeout.count())));
 
   curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -316,27 +439,28 @@ void CurlTransport::start_transfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(easy, CURLOPT_MAXAGE_CONN, static_cast<long>(config_.max_connection_age.count()));
+  curl_easy_setopt(easy, CURLOPT_MAXAGE_CONN, static_cast<long>(config.max_connection_age.count()));
   curl_easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT,
-                   static_cast<long>(config_.dns_cache_timeout.count()));
-  if (config_.tcp_keepalive) {
+                   static_cast<long>(config.dns_cache_timeout.count()));
+  if (config.tcp_keepalive) {
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE,
-                     static_cast<long>(config_.tcp_keepalive_idle.count()));
+                     static_cast<long>(config.tcp_keepalive_idle.count()));
     curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL,
-                     static_cast<long>(config_.tcp_keepalive_interval.count()));
+                     static_cast<long>(config.tcp_keepalive_interval.count()));
   }
   // TLS verification is always on; only the trusted CAs are configurable.
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (config_.ca_file) curl_easy_setopt(easy, CURLOPT_CAINFO, config_.ca_file->c_str());
-  if (!config_.user_agent.empty()) {
-    curl_easy_setopt(easy, CURLOPT_USERAGENT, config_.user_agent.c_str());
+  if (config.ca_file) curl_easy_setopt(easy, CURLOPT_CAINFO, config.ca_file->c_str());
+  if (!config.user_agent.empty()) {
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, config.user_agent.c_str());
   }
 
+  std::string line;
   for (const auto& header : request.headers) {
     if (!is_sendable_header(header)) continue;  // never let a value smuggle a header in
-    const std::string line = header.first + ": " + header.second;
+    line.assign(header.first).append(": ").append(header.second);
     curl_slist* next = curl_slist_append(transfer->headers, line.c_str());
     if (next != nullptr) transfer->headers = next;
   }
@@ -374,28 +498,27 @@ void CurlTransport::start_transfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error_buffer);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
 
-  const CURLMcode added = curl_multi_add_handle(as_multi(multi_), easy);
+  const CURLMcode added = curl_multi_add_handle(multi_, easy);
   if (added != CURLM_OK) {
     HttpResult result;
     result.error.kind = TransportError::Kind::other;
     result.error.message = std::string("curl_multi_add_handle: ") + curl_multi_strerror(added);
-    complete(std::move(transfer), std::move(result));
+    owner_.complete(std::move(transfer), std::move(result));
     return;
   }
   Transfer* key = transfer.get();
   active_.emplace(key, std::move(transfer));
 }
 
-void CurlTransport::finish_transfer(Transfer* key, int curl_code) {
+void CurlTransport::Loop::finish_transfer(Transfer* key, CURLcode code) {
   auto it = active_.find(key);
   if (it == active_.end()) return;
   auto transfer = std::move(it->second);
   active_.erase(it);
-  curl_multi_remove_handle(as_multi(multi_), transfer->easy);
-  connections_opened_.fetch_add(transfer->new_connections(), std::memory_order_relaxed);
+  curl_multi_remove_handle(multi_, transfer->easy);
+  owner_.connections_opened_.fetch_add(transfer->new_connections(), std::memory_order_relaxed);
 
   HttpResult result;
-  const auto code = static_cast<CURLcode>(curl_code);
   long status = 0;
   curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
   if (code == CURLE_OK && status >= 100) {
@@ -412,14 +535,61 @@ void CurlTransport::finish_transfer(Transfer* key, int curl_code) {
   } else {
     result.error = classify(code, transfer->request_sent(), transfer->error_buffer);
   }
+  recycle_easy(transfer->easy);
+  transfer->easy = nullptr;
+  owner_.complete(std::move(transfer), std::move(result));
+}
+
+namespace {
+
+// Splits a connection limit between `loops` pools, rounding up; 0 (unlimited) stays 0.
+long share(long limit, int loops) { return limit <= 0 ? limit : (limit + loops - 1) / loops; }
+
+}  // namespace
+
+CurlTransport::CurlTransport(CurlTransportConfig config, const Clock& clock)
+    : config_(std::move(config)), clock_(clock) {
+  global_init_once();
+  const int loops = std::max(1, config_.loops);
+  loops_.reserve(static_cast<std::size_t>(loops));
+  for (int i = 0; i < loops; ++i) {
+    loops_.push_back(std::make_unique<Loop>(*this, i, share(config_.max_total_connections, loops),
+                                            share(config_.max_host_connections, loops),
+                                            share(config_.max_idle_connections, loops)));
+  }
+}
+
+CurlTransport::~CurlTransport() {
+  shutdown();
+  loops_.clear();  // joins any loop whose shutdown was requested from its own thread
+}
+
+void CurlTransport::send(HttpRequest request, Callback done) {
+  auto transfer = std::make_unique<Transfer>();
+  transfer->request = std::move(request);
+  transfer->done = std::move(done);
+  transfer->started = clock_.steady();
+  transfer->max_body = config_.max_response_bytes;
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t pick = next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size();
+  if (loops_[pick]->try_submit(transfer)) return;
+  // Shut down: no loop left to run the callback on (documented exception).
+  HttpResult result;
+  result.error.kind = TransportError::Kind::cancelled;
+  result.error.message = "transport shut down";
   complete(std::move(transfer), std::move(result));
+}
+
+void CurlTransport::shutdown() {
+  for (auto& loop : loops_) loop->request_stop();
+  for (auto& loop : loops_) loop->join();
 }
 
 void CurlTransport::complete(std::unique_ptr<Transfer> transfer, HttpResult result) {
   result.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.steady() -
                                                                         transfer->started);
   Callback done = std::move(transfer->done);
-  transfer.reset();  // release the easy handle before user code runs
+  transfer.reset();  // release the request's memory before user code runs
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   completed_.fetch_add(1, std::memory_order_relaxed);
   if (!done) return;

@@ -1,5 +1,5 @@
-// CurlTransport: the production HttpTransport, libcurl's multi interface driven by ONE
-// dedicated event-loop thread.
+// CurlTransport: the production HttpTransport, libcurl's multi interface driven by
+// dedicated event-loop threads ("tk-curl-N"; one by default, `loops` in the config).
 //
 // Use: construct once at start-up with a CurlTransportConfig, hand it (as HttpTransport&) to
 // the VaultClient, call shutdown() while draining (the destructor calls it too).
@@ -7,12 +7,21 @@
 //   CurlTransport transport(CurlTransportConfig{.connect_timeout = 1000ms, ...});
 //   transport.send(request, [](HttpResult r) { ... });   // returns at once
 //
-// How it works: send() appends to a mutex-protected submission queue and wakes the loop
-// with curl_multi_wakeup(); the loop adds queued transfers to the multi handle, drives them
-// with curl_multi_perform() + curl_multi_poll(), and calls each `done` exactly once, on the
-// loop thread, with the response or a classified TransportError. The multi handle keeps the
-// connection pool and the DNS cache, so connections to the vault are reused across
-// requests (HTTP/1.1 keep-alive; HTTP/1.1 is pinned, no HTTP/2 multiplexing).
+// How it works: each loop owns a multi handle (its own connection pool and DNS cache), an
+// epoll set and an eventfd. send() picks a loop round-robin, appends to that loop's
+// mutex-protected submission queue and wakes it through the eventfd; the loop adds queued
+// transfers to its multi handle and drives them with curl_multi_socket_action() from
+// epoll_wait() (libcurl tells it which sockets to watch and when its next timeout is due), so
+// a wake-up costs work proportional to the sockets that are ready, not to every transfer in
+// flight. Each `done` is called exactly once, on the loop thread of its transfer, with the
+// response or a classified TransportError. Connections to the vault are reused across
+// requests (HTTP/1.1 keep-alive; HTTP/1.1 is pinned, no HTTP/2 multiplexing), and finished
+// easy handles are reset and reused.
+//
+// Several loops: the completion work (parsing the vault reply, the retry executor, building
+// and writing the client's reply, metrics, spans) runs on the loop thread, so one loop is a
+// serial ceiling on a multi-core machine. With `loops` = N the connection limits are split
+// evenly between the loops (rounded up), each loop keeping its own pool.
 //
 // Failure classification (TransportError::Kind) and `request_sent`:
 // - connect_failed: resolve or connect errors, or the timeout elapsing before any request
@@ -38,8 +47,8 @@
 //
 // Thread-safety: send(), in_flight(), connections_opened() and shutdown() may be called from
 // any thread. Do not call shutdown() from inside a `done` callback (it cannot join its own
-// thread; it then only stops the loop, and the destructor joins). Callbacks must be short and
-// must not block: they run on the single loop thread that serves every transfer.
+// thread; it then only stops the loops, and the destructor joins). Callbacks must be short and
+// must not block: they run on a loop thread that serves many transfers.
 //
 // Exception to the "never called from send()" rule of the contract: a send() after shutdown()
 // completes `done` synchronously, on the caller's thread, with `cancelled` (there is no loop
@@ -54,11 +63,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
@@ -92,6 +98,8 @@ struct CurlTransportConfig {
   // Larger response bodies fail the transfer with Kind::other (a vault reply is ~1 KiB).
   std::size_t max_response_bytes = 1024 * 1024;
   std::string user_agent = "tokenizer/1.0";
+  // Event-loop threads, each with its own multi handle and share of the connection limits.
+  int loops = 1;
 };
 
 class CurlTransport final : public HttpTransport {
@@ -123,25 +131,14 @@ class CurlTransport final : public HttpTransport {
 
  private:
   struct Transfer;
-
-  void run_loop();
-  void start_transfer(std::unique_ptr<Transfer> transfer);
-  void finish_transfer(Transfer* transfer, int curl_code);
-  void complete(std::unique_ptr<Transfer> transfer, HttpResult result);
+  class Loop;
 
   const CurlTransportConfig config_;
   const Clock& clock_;
-  void* multi_ = nullptr;  // CURLM*; void* keeps <curl/curl.h> out of this header
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::atomic<std::size_t> next_loop_{0};
 
-  std::mutex mutex_;  // guards queue_, accepting_, stop_requested_
-  std::vector<std::unique_ptr<Transfer>> queue_;
-  bool accepting_ = true;
-  bool stop_requested_ = false;
-
-  std::unordered_map<Transfer*, std::unique_ptr<Transfer>> active_;  // loop thread only
-
-  std::mutex join_mutex_;  // serialises shutdown() callers
-  std::thread loop_;
+  void complete(std::unique_ptr<Transfer> transfer, HttpResult result);
 
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<std::uint64_t> connections_opened_{0};

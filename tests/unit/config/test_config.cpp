@@ -90,6 +90,25 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"--upstream-secret", "s", "--basic-auth", "a:b"}, "--upstream-key"},
         BadCase{{"--upstream-key", "k", "--upstream-secret", "s"}, "--basic-auth"}));
 
+TEST(Config, UpstreamThreadsDefaultToOnePerCoreAndAreBounded) {
+  const auto defaults = parse(kMinimal);
+  ASSERT_EQ(defaults.kind, ConfigResult::Kind::ok) << defaults.message;
+  EXPECT_GE(defaults.config.upstream_threads, 2);
+  EXPECT_EQ(defaults.config.upstream_max_connections, 2048);
+
+  const auto three = parse(with({"--upstream-threads", "3"}));
+  ASSERT_EQ(three.kind, ConfigResult::Kind::ok) << three.message;
+  EXPECT_EQ(three.config.upstream_threads, 3);
+
+  const auto too_many = parse(with({"--upstream-threads", "65"}));
+  EXPECT_NE(too_many.kind, ConfigResult::Kind::ok);
+  EXPECT_NE(too_many.message.find("--upstream-threads"), std::string::npos) << too_many.message;
+  const auto over_connections =
+      parse(with({"--upstream-threads", "4", "--upstream-max-connections", "2"}));
+  EXPECT_NE(over_connections.kind, ConfigResult::Kind::ok);
+  EXPECT_NE(over_connections.message.find("--upstream-threads"), std::string::npos);
+}
+
 TEST(Config, UnauthenticatedNeedsExplicitFlag) {
   const auto r = parse({"--upstream-key", "k", "--upstream-secret", "s", "--allow-unauthenticated"});
   ASSERT_EQ(r.kind, ConfigResult::Kind::ok) << r.message;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +13,9 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "loopback_server.h"
@@ -210,6 +214,100 @@ TEST(CurlTransport, ShutdownCancelsInFlightRequestsBeforeReturning) {
   EXPECT_TRUE(cancelled_now);
   transport.shutdown();  // idempotent
   EXPECT_EQ(late_callbacks.load(), 0);
+}
+
+// Sends `n` requests at once and waits for every callback; returns the results in
+// completion order together with the name of the thread each callback ran on.
+struct Completion {
+  HttpResult result;
+  std::thread::id thread;
+  std::string thread_name;
+};
+std::vector<Completion> send_all_and_wait(CurlTransport& transport, const std::string& url, int n,
+                                          std::chrono::milliseconds timeout = 2000ms) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<Completion> done;
+  for (int i = 0; i < n; ++i) {
+    transport.send(post(url, timeout), [&](HttpResult r) {
+      char name[16] = {};
+      pthread_getname_np(pthread_self(), name, sizeof name);
+      std::lock_guard<std::mutex> lock(mutex);
+      done.push_back({std::move(r), std::this_thread::get_id(), name});
+      cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mutex);
+  EXPECT_TRUE(cv.wait_for(lock, kDeadline, [&] { return done.size() == static_cast<std::size_t>(n); }));
+  return done;
+}
+
+TEST(CurlTransport, SeveralLoopsShareTheRequestsAndRunCallbacksOnTheirOwnNamedThreads) {
+  LoopbackServer server(reply(201, R"({"n":1})"));
+  CurlTransportConfig config;
+  config.loops = 3;
+  CurlTransport transport(config);
+  const auto done = send_all_and_wait(transport, server.url(), 30);
+
+  ASSERT_EQ(done.size(), 30u);
+  std::set<std::thread::id> threads;
+  std::set<std::string> names;
+  for (const auto& c : done) {
+    ASSERT_TRUE(c.result.response.has_value()) << c.result.error.message;
+    EXPECT_EQ(c.result.response->status, 201);
+    EXPECT_NE(c.thread, std::this_thread::get_id());
+    threads.insert(c.thread);
+    names.insert(c.thread_name);
+  }
+  EXPECT_EQ(threads.size(), 3u);  // round-robin: every loop served some
+  EXPECT_EQ(names, (std::set<std::string>{"tk-curl-0", "tk-curl-1", "tk-curl-2"}));
+  EXPECT_EQ(server.heads().size(), 30u);
+  EXPECT_EQ(transport.completed(), 30u);
+  EXPECT_EQ(transport.in_flight(), 0u);
+}
+
+TEST(CurlTransport, SeveralLoopsSplitTheConnectionLimit) {
+  // never_answer keeps every connection busy, so each transfer over a loop's limit waits
+  // inside libcurl: with 4 connections in total over 2 loops, 10 requests open at most 4.
+  LoopbackServer server(mode(LoopbackServer::Mode::never_answer));
+  CurlTransportConfig config;
+  config.loops = 2;
+  config.max_total_connections = config.max_host_connections = config.max_idle_connections = 4;
+  CurlTransport transport(config);
+  std::atomic<int> cancelled{0};
+  for (int i = 0; i < 10; ++i) {
+    transport.send(post(server.url(), 30000ms), [&](HttpResult r) {
+      if (!r.response && r.error.kind == TransportError::Kind::cancelled) ++cancelled;
+    });
+  }
+  ASSERT_TRUE(server.wait_for_requests(4, kDeadline));
+  EXPECT_EQ(transport.in_flight(), 10u);
+  transport.shutdown();  // cancels the waiting and the in-flight transfers of both loops
+  EXPECT_EQ(cancelled.load(), 10);
+  EXPECT_EQ(server.connections_accepted(), 4u);
+  EXPECT_EQ(server.heads().size(), 4u);
+  EXPECT_EQ(transport.in_flight(), 0u);
+}
+
+TEST(CurlTransport, AReusedHandleCarriesNothingOfThePreviousRequest) {
+  LoopbackServer server(reply(201, "{}"));
+  CurlTransport transport(CurlTransportConfig{});
+  HttpRequest first = post(server.url());
+  first.headers.emplace_back("X-First-Only", "1");
+  ASSERT_TRUE(send_and_wait(transport, first).response.has_value());
+  HttpRequest second;
+  second.method = "GET";
+  second.url = server.url();
+  const HttpResult result = send_and_wait(transport, second);
+  ASSERT_TRUE(result.response.has_value()) << result.error.message;
+
+  const auto heads = server.heads();
+  ASSERT_EQ(heads.size(), 2u);
+  EXPECT_NE(heads[0].find("X-First-Only: 1"), std::string::npos);
+  EXPECT_EQ(heads[1].rfind("GET ", 0), 0u) << heads[1];
+  EXPECT_EQ(heads[1].find("X-First-Only"), std::string::npos) << heads[1];
+  EXPECT_EQ(heads[1].find("Content-Length"), std::string::npos) << heads[1];
+  EXPECT_EQ(server.connections_accepted(), 1u);  // and the connection was reused
 }
 
 TEST(CurlTransport, NonTlsPeerOnHttpsIsTlsErrorAndNotSent) {
