@@ -137,6 +137,66 @@ TEST(Mapping, SuccessBodyHasTheTokenAndTheMaskedCardOnly) {
   EXPECT_EQ(reply.response.body.find("123"), std::string::npos);  // no CVV
 }
 
+// The success body as map_execution built it through an nlohmann DOM before it was written
+// directly: the reference for the wire bytes.
+std::string nlohmann_success_body(const std::string& token, const PaymentMethod& card,
+                                  const std::string& request_id,
+                                  std::chrono::system_clock::time_point now) {
+  const json body = {
+      {"status", "success"},
+      {"payment_method_token", token},
+      {"created_at", format_rfc3339(now)},
+      {"card",
+       {{"brand", brand_name(card.brand)},
+        {"first_six", card.first_six()},
+        {"last_four", card.last_four()},
+        {"expiry_month", card.month},
+        {"expiry_year", card.year}}},
+      {"request_id", request_id},
+  };
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+TEST(Mapping, SuccessBodyIsByteForByteWhatTheNlohmannDomWrote) {
+  const std::vector<std::string> tokens = {
+      "tok_abc", "7rbEKaJ9wiwkwfyV0Qp4XRkvsE1", "", "a.b-c_d", std::string(256, 'Z'),
+      // Beyond what the vault client lets through, to pin the escaping as well.
+      "q\"uote\\back/slash", std::string("ctl\x01\x1f\t\n\r\b\f\x7f", 12),
+      "caf\xC3\xA9 \xF0\x9F\x92\xB3",
+      "bad\xFF\xC3(utf8\xE2\x82"};
+  const std::vector<std::string> request_ids = {"rid", "0b5f1c0e-6a53-4f7e-9f55-2c3a5d1e8e21",
+                                                "a:b.c_d-e", "", "id\"with\\quote"};
+  const std::vector<std::string> numbers = {"4111111111111111", "378282246310005",
+                                            "6011111111111117", "3530111333300000",
+                                            "6200000000000005", "4000056655665556123", "41", ""};
+  const CardBrand brands[] = {CardBrand::visa,     CardBrand::mastercard, CardBrand::amex,
+                              CardBrand::discover, CardBrand::jcb,        CardBrand::diners,
+                              CardBrand::unionpay};
+  const std::chrono::system_clock::time_point times[] = {
+      kNow, std::chrono::system_clock::time_point{},
+      kNow + std::chrono::hours(24 * 400) + std::chrono::milliseconds(999)};
+  int checked = 0;
+  for (std::size_t i = 0; i < tokens.size() * request_ids.size() * numbers.size(); ++i) {
+    PaymentMethod card = visa();
+    card.brand = brands[i % 7];
+    card.card_number = numbers[i % numbers.size()];
+    card.month = 1 + static_cast<int>(i % 12);
+    card.year = i % 5 == 0 ? -1 : 2024 + static_cast<int>(i % 40);
+    const std::string& token = tokens[i % tokens.size()];
+    const std::string& request_id = request_ids[(i / tokens.size()) % request_ids.size()];
+    const auto now = times[i % 3];
+    VaultAttempt a = attempt(VaultOutcome::success);
+    a.token = token;
+    const auto reply =
+        map_execution(with_attempt(ExecutionOutcome::completed, a), card, request_id, now);
+    ASSERT_EQ(reply.response.status, 200);
+    ASSERT_EQ(reply.response.body, nlohmann_success_body(token, card, request_id, now))
+        << "case " << i;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 360);
+}
+
 TEST(Mapping, OnlyTokensAndCardRejectionsAreFinalForIdempotency) {
   EXPECT_TRUE(map_execution(with_attempt(ExecutionOutcome::completed, attempt(VaultOutcome::rejected)),
                             visa(), "r", kNow)
