@@ -7,6 +7,8 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <utility>
 
 // Measured on the shared 2-core Debian 12 machine (-O2, one 432-byte access line with trace
@@ -31,6 +33,24 @@ constexpr std::size_t kScrubMinDigits = 13;
 constexpr std::size_t kScrubMaxDigits = 19;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// At least the number of ASCII digits in `text` (never fewer), eight bytes at a time: a byte
+// is flagged when (byte ^ '0') < 10, with the borrow trick that may also flag a byte right
+// after a flagged one (an overcount, harmless for a pre-check) but never misses one.
+std::size_t count_digits_at_least(std::string_view text) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  std::size_t count = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    const std::uint64_t x = w ^ (kOnes * '0');  // digits become 0..9
+    const std::uint64_t flags = (x - kOnes * 10) & ~x & (kOnes * 0x80);
+    count += static_cast<std::size_t>(((flags >> 7) * kOnes) >> 56);  // flags per byte, summed
+  }
+  for (; i < text.size(); ++i) count += is_digit(text[i]) ? 1 : 0;
+  return count;
+}
 
 struct Segment {
   std::size_t start;  // offset in the text
@@ -176,6 +196,9 @@ Expected<LogLevel> parse_log_level(std::string_view text) {
 
 
 std::size_t mask_card_numbers(std::string_view text, std::string& out) {
+  // Most texts (tag values, log fields) hold fewer digits than the shortest card number:
+  // settle them before the group scan.
+  if (text.size() < kScrubMinDigits || count_digits_at_least(text) < kScrubMinDigits) return 0;
   auto& s = scratch();
   std::size_t found = 0;
   bool copied = false;

@@ -377,6 +377,32 @@ TEST(CardScrubber, MasksLuhnValidRunsOnly) {
   EXPECT_EQ("**************** and ****************", out);
 }
 
+// The digit-count pre-check (eight bytes at a time) must never let a number through: every
+// alignment of the digits, separators and neighbouring bytes (including non-ASCII ones).
+TEST(CardScrubber, PreCheckNeverMissesANumberAtAnyAlignment) {
+  const std::vector<std::string> cards = {"4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111",
+                                          "378282246310005", "6011000990139424"};
+  const std::vector<std::string> fillers = {"x", "9", "\xc3\xa9", ":", "0 "};
+  for (const auto& card : cards) {
+    for (const auto& filler : fillers) {
+      for (std::size_t before = 0; before < 17; ++before) {
+        std::string prefix;
+        while (prefix.size() < before) prefix += filler;
+        prefix.resize(before);
+        const std::string text = prefix + "|" + card + "|" + filler;
+        const std::string masked = mask_card_numbers(text);
+        EXPECT_EQ(masked.find(card), std::string::npos) << text;
+        EXPECT_EQ(masked.size(), text.size());
+      }
+    }
+  }
+  // Twelve digits (one short of a card) anywhere: untouched, whatever the alignment.
+  for (std::size_t before = 0; before < 9; ++before) {
+    const std::string text = std::string(before, 'a') + "4111 1111 1111";
+    EXPECT_EQ(mask_card_numbers(text), text);
+  }
+}
+
 TEST(CardScrubber, LogLinesNeverCarryACardNumber) {
   testing::FakeClock clock;
   CaptureSink cap;
