@@ -83,17 +83,40 @@ std::optional<std::string> sanitize_origin(std::string_view origin) {
   return std::string(origin);
 }
 
-// Replaces characters not allowed in a tracestate field by '_' and '=' by '~'.
-std::string tracestate_field(std::string_view s, std::string_view forbidden) {
-  std::string out(s);
-  for (char& c : out) {
+// Appends `s` with characters not allowed in a tracestate field replaced by '_' and '=' by '~'.
+void append_tracestate_field(std::string& out, std::string_view s, std::string_view forbidden) {
+  for (char c : s) {
     if (!printable(c) || forbidden.find(c) != std::string_view::npos) {
-      c = '_';
-    } else if (c == '=') {
-      c = '~';
+      out.push_back('_');
+    } else {
+      out.push_back(c == '=' ? '~' : c);
     }
   }
-  return out;
+}
+
+void append_decimal(std::string& out, std::uint64_t value) {
+  char buf[20];
+  char* p = buf + sizeof(buf);
+  do {
+    *--p = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  out.append(p, static_cast<std::size_t>(buf + sizeof(buf) - p));
+}
+
+void append_decimal(std::string& out, int value) {
+  if (value < 0) {
+    out.push_back('-');
+    append_decimal(out, static_cast<std::uint64_t>(-static_cast<std::int64_t>(value)));
+  } else {
+    append_decimal(out, static_cast<std::uint64_t>(value));
+  }
+}
+
+void append_hex16(std::string& out, std::uint64_t value) {
+  char buf[16];
+  write_hex16(buf, value);
+  out.append(buf, sizeof(buf));
 }
 
 }  // namespace
@@ -216,17 +239,23 @@ Expected<TagList> decode_datadog_tags(std::string_view value) {
   return tags;
 }
 
-std::string encode_datadog_tags(const TagList& tags) {
-  std::string out;
+void append_datadog_tags(std::string& out, const TagList& tags) {
+  bool first = true;
   for (const auto& [key, value] : tags) {
     if (!starts_with(key, kPropagatedPrefix) || !valid_tag_key(key) || !valid_tag_value(value)) {
       continue;
     }
-    if (!out.empty()) out.push_back(',');
+    if (!first) out.push_back(',');
+    first = false;
     out += key;
     out.push_back('=');
     out += value;
   }
+}
+
+std::string encode_datadog_tags(const TagList& tags) {
+  std::string out;
+  append_datadog_tags(out, tags);
   return out;
 }
 
@@ -426,69 +455,106 @@ ExtractionResult extract_context(const HeaderReader& headers,
 
 // ---- injection ----
 
-std::string encode_traceparent(const TraceId& trace_id, std::uint64_t span_id, int sampling_priority) {
-  std::string out = "00-";
-  out += trace_id.hex();
+void append_traceparent(std::string& out, const TraceId& trace_id, std::uint64_t span_id, int sampling_priority) {
+  out += "00-";
+  append_hex16(out, trace_id.high);
+  append_hex16(out, trace_id.low);
   out.push_back('-');
-  out += hex16(span_id);
+  append_hex16(out, span_id);
   out += sampling_priority > 0 ? "-01" : "-00";
+}
+
+std::string encode_traceparent(const TraceId& trace_id, std::uint64_t span_id, int sampling_priority) {
+  std::string out;
+  append_traceparent(out, trace_id, span_id, sampling_priority);
   return out;
 }
 
-std::string encode_tracestate(const InjectionContext& context) {
-  std::string dd = "dd=s:" + std::to_string(context.sampling_priority) + ";p:" + hex16(context.span_id);
+void append_tracestate(std::string& out, const InjectionContext& context) {
+  const std::size_t begin = out.size();
+  out += "dd=s:";
+  append_decimal(out, context.sampling_priority);
+  out += ";p:";
+  append_hex16(out, context.span_id);
   if (!context.origin.empty()) {
-    dd += ";o:";
-    dd += tracestate_field(context.origin, ",;~");
+    out += ";o:";
+    append_tracestate_field(out, context.origin, ",;~");
   }
   if (context.trace_tags != nullptr) {
     for (const auto& [key, value] : *context.trace_tags) {
       if (!starts_with(key, kPropagatedPrefix) || key == kTraceIdHighTag) continue;
-      dd += ";t.";
-      dd += tracestate_field(std::string_view(key).substr(kPropagatedPrefix.size()), " ,;=~");
-      dd.push_back(':');
-      dd += tracestate_field(value, ",;~");
+      out += ";t.";
+      append_tracestate_field(out, std::string_view(key).substr(kPropagatedPrefix.size()), " ,;=~");
+      out.push_back(':');
+      append_tracestate_field(out, value, ",;~");
     }
   }
   if (!context.additional_datadog_tracestate.empty()) {
-    dd.push_back(';');
-    dd += context.additional_datadog_tracestate;
+    out.push_back(';');
+    out += context.additional_datadog_tracestate;
   }
   // Our member is limited to 256 characters: drop whole fields from the end.
-  while (dd.size() > kMaxDatadogTracestateSize) {
-    const auto last = dd.rfind(';');
-    dd.resize(last);  // "dd=s:<int>;p:<16 hex>" alone is far below the limit
+  while (out.size() - begin > kMaxDatadogTracestateSize) {
+    const auto last = out.rfind(';');
+    out.resize(last);  // "dd=s:<int>;p:<16 hex>" alone is far below the limit
   }
   if (!context.additional_w3c_tracestate.empty()) {
-    dd.push_back(',');
-    dd += context.additional_w3c_tracestate;
+    out.push_back(',');
+    out += context.additional_w3c_tracestate;
   }
-  return dd;
+}
+
+std::string encode_tracestate(const InjectionContext& context) {
+  std::string out;
+  append_tracestate(out, context);
+  return out;
+}
+
+std::string& EncodedInjection::add(std::string_view name) {
+  if (count == headers.size()) headers.emplace_back();
+  Header& h = headers[count++];
+  h.name = name;
+  h.value.clear();
+  return h.value;
+}
+
+void encode_injection(const InjectionContext& context, const std::vector<PropagationStyle>& styles,
+                      std::size_t tags_header_max_size, EncodedInjection& out) {
+  out.count = 0;
+  out.datadog_tags_fit = true;
+  for (const auto style : styles) {
+    if (style == PropagationStyle::datadog) {
+      append_decimal(out.add("x-datadog-trace-id"), context.trace_id.low);
+      append_decimal(out.add("x-datadog-parent-id"), context.span_id);
+      append_decimal(out.add("x-datadog-sampling-priority"), context.sampling_priority);
+      if (!context.origin.empty()) out.add("x-datadog-origin").assign(context.origin.data(), context.origin.size());
+      if (context.trace_tags != nullptr) {
+        std::string& tags = out.add("x-datadog-tags");
+        append_datadog_tags(tags, *context.trace_tags);
+        if (tags.size() > tags_header_max_size) {
+          out.datadog_tags_fit = false;
+          --out.count;
+        } else if (tags.empty()) {
+          --out.count;
+        }
+      }
+    } else {
+      append_traceparent(out.add("traceparent"), context.trace_id, context.span_id, context.sampling_priority);
+      append_tracestate(out.add("tracestate"), context);
+    }
+  }
+}
+
+void write_injection(const EncodedInjection& encoded, const HeaderWriter& writer) {
+  for (std::size_t i = 0; i < encoded.count; ++i) writer(encoded.headers[i].name, encoded.headers[i].value);
 }
 
 bool inject_context(const InjectionContext& context, const std::vector<PropagationStyle>& styles,
                     std::size_t tags_header_max_size, const HeaderWriter& writer) {
-  bool tags_fit = true;
-  for (const auto style : styles) {
-    if (style == PropagationStyle::datadog) {
-      writer("x-datadog-trace-id", std::to_string(context.trace_id.low));
-      writer("x-datadog-parent-id", std::to_string(context.span_id));
-      writer("x-datadog-sampling-priority", std::to_string(context.sampling_priority));
-      if (!context.origin.empty()) writer("x-datadog-origin", context.origin);
-      if (context.trace_tags != nullptr) {
-        const std::string tags = encode_datadog_tags(*context.trace_tags);
-        if (tags.size() > tags_header_max_size) {
-          tags_fit = false;
-        } else if (!tags.empty()) {
-          writer("x-datadog-tags", tags);
-        }
-      }
-    } else {
-      writer("traceparent", encode_traceparent(context.trace_id, context.span_id, context.sampling_priority));
-      writer("tracestate", encode_tracestate(context));
-    }
-  }
-  return tags_fit;
+  EncodedInjection encoded;
+  encode_injection(context, styles, tags_header_max_size, encoded);
+  write_injection(encoded, writer);
+  return encoded.datadog_tags_fit;
 }
 
 }  // namespace tokenizer

@@ -93,12 +93,35 @@ struct InjectionContext {
 bool inject_context(const InjectionContext& context, const std::vector<PropagationStyle>& styles,
                     std::size_t tags_header_max_size, const HeaderWriter& writer);
 
+// inject_context() in two steps, so a caller can encode while it holds the lock guarding the
+// context's strings and call the writer after releasing it. The header values are kept in
+// reused buffers: an EncodedInjection that lives on (e.g. one per thread) stops allocating
+// after its first use. inject_context() is encode_injection() + write_injection().
+struct EncodedInjection {
+  struct Header {
+    std::string_view name;
+    std::string value;
+  };
+  std::vector<Header> headers;  // in writing order; only the first `count` are current
+  std::size_t count = 0;
+  bool datadog_tags_fit = true;
+
+  std::string& add(std::string_view name);  // the next header's value buffer, cleared
+};
+void encode_injection(const InjectionContext& context, const std::vector<PropagationStyle>& styles,
+                      std::size_t tags_header_max_size, EncodedInjection& out);
+void write_injection(const EncodedInjection& encoded, const HeaderWriter& writer);
+
 // Codecs (exposed for tests and fuzzers).
 // `x-datadog-tags`: "k=v,k=v". Any malformed pair fails the whole value.
 Expected<TagList> decode_datadog_tags(std::string_view value);
 std::string encode_datadog_tags(const TagList& tags);  // only `_dd.p.*` entries
 std::string encode_traceparent(const TraceId& trace_id, std::uint64_t span_id, int sampling_priority);
 std::string encode_tracestate(const InjectionContext& context);
+// The same, appended to `out`.
+void append_datadog_tags(std::string& out, const TagList& tags);
+void append_traceparent(std::string& out, const TraceId& trace_id, std::uint64_t span_id, int sampling_priority);
+void append_tracestate(std::string& out, const InjectionContext& context);
 
 // Number parsing shared with the configuration: whole string, no sign for unsigned, no
 // overflow, optional surrounding spaces/tabs.

@@ -1,5 +1,6 @@
 #include "telemetry/sampler.h"
 
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -74,10 +75,24 @@ SamplingDecision TraceSampler::decide(const SamplingSubject& subject) {
     return decision;
   }
 
-  std::string key = "service:";
-  key += subject.service;
-  key += ",env:";
-  key += subject.env;
+  // "service:<svc>,env:<env>", built on the stack when it fits (it always does in practice).
+  constexpr std::string_view kService = "service:", kEnv = ",env:";
+  char buf[256];
+  std::string heap;
+  std::string_view key;
+  const std::size_t size = kService.size() + subject.service.size() + kEnv.size() + subject.env.size();
+  if (size <= sizeof(buf)) {
+    char* p = buf;
+    for (const std::string_view part : {kService, subject.service, kEnv, subject.env}) {
+      if (!part.empty()) std::memcpy(p, part.data(), part.size());
+      p += part.size();
+    }
+    key = std::string_view(buf, size);
+  } else {
+    heap.reserve(size);
+    for (const std::string_view part : {kService, subject.service, kEnv, subject.env}) heap += part;
+    key = heap;
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (const auto it = agent_rates_.find(key); it != agent_rates_.end()) {
