@@ -20,9 +20,14 @@ DatadogSpan::DatadogSpan(std::shared_ptr<DatadogTraceSegment> segment, const Spa
   data_.parent_id = parent_id;
   data_.start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.clock.wall().time_since_epoch()).count();
   steady_start_ = ctx.clock.steady();
-  for (const auto& [k, v] : ctx.tags) data_.meta.emplace(k, v);
-  if (!ctx.env.empty()) data_.meta["env"] = ctx.env;
-  if (!ctx.version.empty()) data_.meta["version"] = ctx.version;
+  // `env`, `version` and DD_TAGS come from the tracer's SpanDefaults at encoding. Room for
+  // what the tokenize handler sets (a server span: ~12 tags, ~400 bytes; a client span: ~9).
+  if (span_id == segment_->root_span_id()) {
+    data_.meta.reserve(16, 512);
+    data_.metrics.reserve(4, 64);  // sampling priority and rates
+  } else {
+    data_.meta.reserve(12, 256);
+  }
   segment_->span_started();
 }
 
@@ -34,22 +39,12 @@ void DatadogSpan::set_tag(std::string_view key, std::string_view value) {
   // card-number scrubber as the logs runs on every value (a few ns when nothing matches).
   std::string masked;
   if (mask_card_numbers(value, masked) > 0) value = masked;
-  auto it = data_.meta.find(key);
-  if (it == data_.meta.end()) {
-    data_.meta.emplace(std::string(key), std::string(value));
-  } else {
-    it->second.assign(value.data(), value.size());
-  }
+  data_.meta.set(key, value);
 }
 
 void DatadogSpan::set_metric(std::string_view key, double value) {
   if (finished_) return;
-  auto it = data_.metrics.find(key);
-  if (it == data_.metrics.end()) {
-    data_.metrics.emplace(std::string(key), value);
-  } else {
-    it->second = value;
-  }
+  data_.metrics.set(key, value);
 }
 
 void DatadogSpan::set_error(std::string_view type, std::string_view message) {

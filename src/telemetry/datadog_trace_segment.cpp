@@ -42,13 +42,20 @@ TraceId DatadogTracerContext::new_trace_id() const {
 
 DatadogTraceSegment::DatadogTraceSegment(std::shared_ptr<const DatadogTracerContext> context,
                                          TraceSegmentInit init)
-    : context_(std::move(context)), trace_id_(init.trace_id), init_(std::move(init)) {
+    : context_(std::move(context)),
+      trace_id_(init.trace_id),
+      root_span_id_(init.root_span_id),
+      init_(std::move(init)) {
   if (init_.extracted_priority) {
     SamplingDecision d;
     d.priority = *init_.extracted_priority;
     decision_ = d;
   }
+  init_.trace_tags.reserve(init_.trace_tags.size() + 2);  // `_dd.p.tid`, `_dd.p.dm`
   if (trace_id_.high != 0) set_tag(init_.trace_tags, "_dd.p.tid", hex16(trace_id_.high));
+  // Server span, validation, vault attempt: no regrowth in the common case, and small enough
+  // (3 x ~300 bytes) for the allocator's per-thread cache.
+  finished_.reserve(3);
 }
 
 void DatadogTraceSegment::span_started() {
@@ -76,25 +83,36 @@ void DatadogTraceSegment::decide_locked() {
 }
 
 void DatadogTraceSegment::inject(std::uint64_t span_id, const HeaderWriter& writer) {
-  InjectionContext ctx;
-  TagList trace_tags;
-  std::string origin, extra_dd, extra_w3c;
+  // Encoded under the lock (it reads the trace tags and origin), written after it, in a
+  // per-thread buffer that keeps its capacity. A writer that injects again on the same
+  // thread (it never should) gets a buffer of its own instead of clobbering this one.
+  thread_local EncodedInjection per_thread;
+  thread_local bool busy = false;
+  const bool nested_call = busy;
+  EncodedInjection own;
+  EncodedInjection& encoded = nested_call ? own : per_thread;
+  busy = true;
+  struct Release {
+    bool restore;
+    ~Release() {
+      if (restore) busy = false;
+    }
+  } release{!nested_call};
   {
     std::lock_guard<std::mutex> lock(mutex_);
     decide_locked();
+    InjectionContext ctx;
+    ctx.trace_id = trace_id_;
+    ctx.span_id = span_id;
     ctx.sampling_priority = decision_->priority;
-    trace_tags = init_.trace_tags;
-    origin = init_.origin.value_or("");
-    extra_dd = init_.additional_datadog_tracestate;
-    extra_w3c = init_.additional_w3c_tracestate;
+    if (init_.origin) ctx.origin = *init_.origin;
+    ctx.trace_tags = &init_.trace_tags;
+    ctx.additional_datadog_tracestate = init_.additional_datadog_tracestate;
+    ctx.additional_w3c_tracestate = init_.additional_w3c_tracestate;
+    encode_injection(ctx, context_->injection_styles, context_->tags_header_max_size, encoded);
   }
-  ctx.trace_id = trace_id_;
-  ctx.span_id = span_id;
-  ctx.origin = origin;
-  ctx.trace_tags = &trace_tags;
-  ctx.additional_datadog_tracestate = extra_dd;
-  ctx.additional_w3c_tracestate = extra_w3c;
-  if (!inject_context(ctx, context_->injection_styles, context_->tags_header_max_size, writer)) {
+  write_injection(encoded, writer);
+  if (!encoded.datadog_tags_fit) {
     std::lock_guard<std::mutex> lock(mutex_);
     set_tag(init_.root_tags, "_dd.propagation_error", "inject_max_size");
   }
@@ -111,31 +129,28 @@ void DatadogTraceSegment::span_finished(SpanData span) {
     chunk.swap(finished_);
 
     const auto root = std::find_if(chunk.begin(), chunk.end(),
-                                   [&](const SpanData& s) { return s.span_id == init_.root_span_id; });
+                                   [&](const SpanData& s) { return s.span_id == root_span_id_; });
     if (root != chunk.end()) {
-      for (const auto& [k, v] : init_.trace_tags) root->meta[k] = v;
-      for (const auto& [k, v] : init_.root_tags) root->meta[k] = v;
-      root->metrics["_sampling_priority_v1"] = decision_->priority;
+      for (const auto& [k, v] : init_.trace_tags) root->meta.set(k, v);
+      for (const auto& [k, v] : init_.root_tags) root->meta.set(k, v);
+      root->metrics.set("_sampling_priority_v1", decision_->priority);
       if (decided_locally_ && decision_->configured_rate) {
         if (decision_->mechanism == SamplingMechanism::rule) {
-          root->metrics["_dd.rule_psr"] = *decision_->configured_rate;
+          root->metrics.set("_dd.rule_psr", *decision_->configured_rate);
           if (decision_->limiter_effective_rate) {
-            root->metrics["_dd.limit_psr"] = *decision_->limiter_effective_rate;
+            root->metrics.set("_dd.limit_psr", *decision_->limiter_effective_rate);
           }
         } else if (decision_->mechanism == SamplingMechanism::agent_rate ||
                    decision_->mechanism == SamplingMechanism::default_rate) {
-          root->metrics["_dd.agent_psr"] = *decision_->configured_rate;
+          root->metrics.set("_dd.agent_psr", *decision_->configured_rate);
         }
       }
     }
   }
-  for (auto& s : chunk) {
-    if (init_.origin) s.meta["_dd.origin"] = *init_.origin;
-    s.meta["language"] = "cpp";
-    s.meta["runtime-id"] = context_->runtime_id;
-    s.metrics["process_id"] = context_->process_id;
+  if (init_.origin) {
+    for (auto& s : chunk) s.meta.set("_dd.origin", *init_.origin);
   }
-  context_->exporter->export_chunk(std::move(chunk));
+  context_->exporter->export_chunk(TraceChunk(std::move(chunk), context_->span_defaults));
 }
 
 }  // namespace tokenizer

@@ -5,15 +5,15 @@
 // spans, keeps the sampling decision and the propagated trace tags (`_dd.p.*`), and when the
 // last open span finishes it completes the chunk: sampling decision if none was made yet,
 // `_sampling_priority_v1`, `_dd.p.dm`, the applied rate (`_dd.agent_psr` or `_dd.rule_psr` and
-// `_dd.limit_psr`) and the trace tags on the local root; `language`, `runtime-id`,
-// `process_id` (and `_dd.origin`) on every span. Then it hands the chunk to the exporter.
+// `_dd.limit_psr`) and the trace tags on the local root; `_dd.origin` on every span. Then it
+// hands the chunk to the exporter with the tracer's SpanDefaults (`env`, `version`, DD_TAGS,
+// `language`, `runtime-id`, `process_id`), which the encoder writes into every span map.
 // The decision is made at the first injection (so the vault sees it) or at the end.
 //
 // Thread-safe (one mutex per segment); the exporter is called outside it.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,9 +36,10 @@ struct DatadogTracerContext {
   std::string service;
   std::string env;
   std::string version;
-  std::map<std::string, std::string> tags;  // DD_TAGS, on every span
   std::string runtime_id;
-  double process_id = 0;
+  // Tags of every span (env, version, DD_TAGS, language, runtime-id, process_id), handed to
+  // the exporter with each chunk instead of being copied into each span.
+  std::shared_ptr<const SpanDefaults> span_defaults;
   std::vector<PropagationStyle> injection_styles;
   std::size_t tags_header_max_size = kDefaultTagsHeaderMaxSize;
   bool trace_id_128_bit = true;
@@ -74,6 +75,7 @@ class DatadogTraceSegment {
 
   const DatadogTracerContext& context() const { return *context_; }
   const TraceId& trace_id() const { return trace_id_; }
+  std::uint64_t root_span_id() const { return root_span_id_; }
 
   void span_started();
   // Takes a finished span; the last one completes and exports the chunk.
@@ -86,6 +88,7 @@ class DatadogTraceSegment {
 
   const std::shared_ptr<const DatadogTracerContext> context_;
   const TraceId trace_id_;
+  const std::uint64_t root_span_id_;
   std::mutex mutex_;
   TraceSegmentInit init_;  // trace tags and root tags change under mutex_
   std::optional<SamplingDecision> decision_;

@@ -8,6 +8,29 @@
 
 namespace tokenizer {
 
+std::shared_ptr<const SpanDefaults> make_span_defaults(const FinalizedTracerConfig& config,
+                                                       const std::string& runtime_id, double process_id) {
+  auto d = std::make_shared<SpanDefaults>();
+  d->fixed_meta = {{"language", "cpp"}, {"runtime-id", runtime_id}};
+  d->fixed_metrics = {{"process_id", process_id}};
+  auto set = [&](const std::string& key, const std::string& value) {
+    for (const auto& [k, v] : d->fixed_meta) {
+      if (k == key) return;  // the fixed value wins anyway
+    }
+    for (auto& [k, v] : d->meta) {
+      if (k == key) {
+        v = value;
+        return;
+      }
+    }
+    d->meta.emplace_back(key, value);
+  };
+  for (const auto& [k, v] : config.tags) set(k, v);  // DD_TAGS, then env and version over them
+  if (!config.env.empty()) set("env", config.env);
+  if (!config.version.empty()) set("version", config.version);
+  return d;
+}
+
 DatadogTracer::DatadogTracer(const FinalizedTracerConfig& config, const Clock& clock, Random& random,
                              std::shared_ptr<SpanExporter> exporter, std::shared_ptr<TraceSampler> sampler,
                              std::function<void()> on_shutdown, std::string runtime_id)
@@ -16,9 +39,8 @@ DatadogTracer::DatadogTracer(const FinalizedTracerConfig& config, const Clock& c
   ctx->service = config.service;
   ctx->env = config.env;
   ctx->version = config.version;
-  ctx->tags = config.tags;
   ctx->runtime_id = runtime_id.empty() ? secure_random_uuid() : std::move(runtime_id);
-  ctx->process_id = static_cast<double>(::getpid());
+  ctx->span_defaults = make_span_defaults(config, ctx->runtime_id, static_cast<double>(::getpid()));
   ctx->injection_styles = config.injection_styles;
   ctx->tags_header_max_size = config.tags_header_max_size;
   ctx->trace_id_128_bit = config.trace_id_128_bit;

@@ -12,8 +12,9 @@
 //   tracer->shutdown();   // after the server stopped: drains buffered spans (<= 2 s)
 // make_tracer() returns a NullTracer when DD_TRACE_ENABLED is false.
 //
-// Per span: `service`, `env` and `version` (meta), DD_TAGS; per chunk on every span:
-// `language: cpp`, `runtime-id` (one UUID per tracer), `process_id` (metric); on the local
+// Every span: `service`, `env` and `version` (meta), DD_TAGS, `language: cpp`, `runtime-id`
+// (one UUID per tracer), `process_id` (metric): kept once in the tracer's SpanDefaults, which
+// travel with each chunk and are written into every span map by the encoder; on the local
 // root: `_sampling_priority_v1`, `_dd.p.dm` (kept traces), `_dd.agent_psr` or
 // `_dd.rule_psr`/`_dd.limit_psr`, `_dd.p.tid` (128-bit ids), propagation diagnostics.
 //
@@ -68,6 +69,11 @@ class DatadogTracer final : public Tracer {
   std::vector<PropagationStyle> extraction_styles_;
   std::function<void()> on_shutdown_;
 };
+
+// The tags every span of a tracer with `config` carries: DD_TAGS, `env`, `version` (a span's
+// own tag wins), `language: cpp`, `runtime-id` and the `process_id` metric (always these).
+std::shared_ptr<const SpanDefaults> make_span_defaults(const FinalizedTracerConfig& config,
+                                                       const std::string& runtime_id, double process_id);
 
 // Production wiring: NullTracer when disabled; else a DatadogTracer whose DatadogExporter
 // (background thread started here) feeds agent rates back into its TraceSampler.

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "fake_clock.h"
@@ -41,10 +43,12 @@ SpanData span(std::uint64_t trace, std::uint64_t id, std::uint64_t parent = 0) {
   s.parent_id = parent;
   s.start_ns = 1795428000000000000LL;
   s.duration_ns = 1000;
-  s.meta["env"] = "test";
-  s.metrics["_sampling_priority_v1"] = 1;
+  s.meta.set("env", "test");
+  s.metrics.set("_sampling_priority_v1", 1);
   return s;
 }
+
+TraceChunk chunk(std::vector<SpanData> spans) { return TraceChunk(std::move(spans)); }
 
 struct Recorder {
   std::mutex mutex;
@@ -80,8 +84,8 @@ TEST(DatadogExporter, SendsOneIntakeRequestWithTheAgentsHeaders) {
   FakeDatadogAgent agent;
   Recorder rec;
   DatadogExporter exporter(options_for(agent.url()), rec.callbacks());
-  exporter.export_chunk({span(1, 10), span(1, 11, 10)});
-  exporter.export_chunk({span(2, 20)});
+  exporter.export_chunk(chunk({span(1, 10), span(1, 11, 10)}));
+  exporter.export_chunk(chunk({span(2, 20)}));
   EXPECT_EQ(exporter.buffered_spans(), 3u);
 
   const auto report = exporter.flush_now();
@@ -122,7 +126,7 @@ TEST(DatadogExporter, SendsOneIntakeRequestWithTheAgentsHeaders) {
   EXPECT_EQ(spans[1].parent_id, 10u);
   EXPECT_EQ(spans[2].trace_id, 2u);
   EXPECT_EQ(spans[2].chunk_index, 1u);
-  EXPECT_EQ(agent.payloads().at(0), encode_trace_chunks({{span(1, 10), span(1, 11, 10)}, {span(2, 20)}}));
+  EXPECT_EQ(agent.payloads().at(0), encode_trace_chunks({chunk({span(1, 10), span(1, 11, 10)}), chunk({span(2, 20)})}));
 
   std::lock_guard<std::mutex> lock(rec.mutex);
   ASSERT_EQ(rec.exports.size(), 1u);
@@ -135,7 +139,7 @@ TEST(DatadogExporter, NothingBufferedSendsNothing) {
   Recorder rec;
   DatadogExporter exporter(options_for(agent.url()), rec.callbacks());
   EXPECT_FALSE(exporter.flush_now());
-  exporter.export_chunk({});
+  exporter.export_chunk(TraceChunk());
   EXPECT_FALSE(exporter.flush_now());
   EXPECT_TRUE(agent.requests().empty());
   EXPECT_TRUE(rec.exports.empty());
@@ -164,7 +168,7 @@ TEST(DatadogExporter, RateByServiceFeedsTheSampler) {
   subject.env = "test";
   EXPECT_EQ(sampler->decide(subject).priority, 1);  // default 1.0 before any reply
 
-  exporter.export_chunk({span(1, 1)});
+  exporter.export_chunk(chunk({span(1, 1)}));
   ASSERT_TRUE(exporter.flush_now());
   {
     std::lock_guard<std::mutex> lock(rec.mutex);
@@ -183,14 +187,14 @@ TEST(DatadogExporter, FullBufferDropsAndCountsSpans) {
   auto o = options_for(agent.url());
   o.max_buffered_spans = 3;
   DatadogExporter exporter(o, rec.callbacks());
-  exporter.export_chunk({span(1, 1), span(1, 2)});
-  exporter.export_chunk({span(2, 3), span(2, 4)});  // would make 4: dropped whole
-  exporter.export_chunk({span(3, 5)});
+  exporter.export_chunk(chunk({span(1, 1), span(1, 2)}));
+  exporter.export_chunk(chunk({span(2, 3), span(2, 4)}));  // would make 4: dropped whole
+  exporter.export_chunk(chunk({span(3, 5)}));
   EXPECT_EQ(rec.dropped.load(), 2u);
   EXPECT_EQ(exporter.buffered_spans(), 3u);
   ASSERT_TRUE(exporter.flush_now());
   EXPECT_EQ(agent.spans().size(), 3u);
-  exporter.export_chunk({span(2, 3), span(2, 4)});  // room again
+  exporter.export_chunk(chunk({span(2, 3), span(2, 4)}));  // room again
   EXPECT_EQ(rec.dropped.load(), 2u);
 }
 
@@ -202,7 +206,7 @@ TEST(DatadogExporter, UnreachableAgentIsAnErrorResult) {
   }  // stopped: connections to its port are refused
   Recorder rec;
   DatadogExporter exporter(options_for(dead_url), rec.callbacks());
-  exporter.export_chunk({span(1, 1)});
+  exporter.export_chunk(chunk({span(1, 1)}));
   const auto report = exporter.flush_now();
   ASSERT_TRUE(report);
   EXPECT_EQ(report->result, ExportResult::error);
@@ -220,7 +224,7 @@ TEST(DatadogExporter, AgentErrorStatusIsAnErrorResult) {
   agent.set_forced_status(503);
   Recorder rec;
   DatadogExporter exporter(options_for(agent.url()), rec.callbacks());
-  exporter.export_chunk({span(1, 1)});
+  exporter.export_chunk(chunk({span(1, 1)}));
   const auto report = exporter.flush_now();
   ASSERT_TRUE(report);
   EXPECT_EQ(report->result, ExportResult::error);
@@ -232,7 +236,7 @@ TEST(DatadogExporter, AHangingAgentNeverBlocksFinishingSpans) {
   agent.hold_intake(true);
   Recorder rec;
   auto exporter = std::make_shared<DatadogExporter>(options_for(agent.url()), rec.callbacks());
-  exporter->export_chunk({span(1, 1)});
+  exporter->export_chunk(chunk({span(1, 1)}));
   auto flushing = std::async(std::launch::async, [&] { return exporter->flush_now(); });
   ASSERT_TRUE(agent.wait_for_intake(1, kDeadline));  // the send is now stuck in the agent
 
@@ -260,10 +264,10 @@ TEST(DatadogExporter, ShutdownDrainsTheBufferThenDropsLateChunks) {
   FakeDatadogAgent agent;
   Recorder rec;
   DatadogExporter exporter(options_for(agent.url(), /*background=*/true), rec.callbacks());
-  exporter.export_chunk({span(1, 1), span(1, 2)});
+  exporter.export_chunk(chunk({span(1, 1), span(1, 2)}));
   exporter.shutdown();  // returns without waiting for the 1 h interval
   EXPECT_EQ(agent.spans().size(), 2u);
-  exporter.export_chunk({span(2, 3)});
+  exporter.export_chunk(chunk({span(2, 3)}));
   EXPECT_EQ(rec.dropped.load(), 1u);
   exporter.shutdown();  // idempotent
   EXPECT_EQ(agent.requests().size(), 1u);
@@ -275,7 +279,7 @@ TEST(DatadogExporter, BackgroundThreadFlushesOnItsInterval) {
   auto o = options_for(agent.url(), /*background=*/true);
   o.flush_interval = 20ms;
   DatadogExporter exporter(o, rec.callbacks());
-  exporter.export_chunk({span(1, 1)});
+  exporter.export_chunk(chunk({span(1, 1)}));
   ASSERT_TRUE(agent.wait_for_requests(1, kDeadline));
   EXPECT_EQ(agent.spans().size(), 1u);
 }
@@ -286,8 +290,43 @@ TEST(DatadogExporter, HalfFullBufferFlushesEarly) {
   auto o = options_for(agent.url(), /*background=*/true);
   o.max_buffered_spans = 4;
   DatadogExporter exporter(o, rec.callbacks());
-  exporter.export_chunk({span(1, 1), span(1, 2)});
+  exporter.export_chunk(chunk({span(1, 1), span(1, 2)}));
   ASSERT_TRUE(agent.wait_for_requests(1, kDeadline));  // long before the 1 h interval
+}
+
+TEST(DatadogExporter, EveryHalfFullBufferWakesTheSenderAgain) {
+  FakeDatadogAgent agent;
+  Recorder rec;
+  auto o = options_for(agent.url(), /*background=*/true);
+  o.max_buffered_spans = 10;
+  DatadogExporter exporter(o, rec.callbacks());
+  std::uint64_t id = 1;
+  for (std::size_t round = 1; round <= 3; ++round) {
+    for (int i = 0; i < 5; ++i, ++id) exporter.export_chunk(chunk({span(id, id)}));
+    ASSERT_TRUE(agent.wait_for_requests(round, kDeadline)) << "round " << round;  // the interval is 1 h
+  }
+  EXPECT_EQ(rec.dropped.load(), 0u);
+  EXPECT_EQ(agent.spans().size(), 15u);
+}
+
+TEST(DatadogExporter, LargePayloadArrivesWhole) {
+  FakeDatadogAgent agent;
+  Recorder rec;
+  auto o = options_for(agent.url());
+  o.max_buffered_spans = 100000;
+  DatadogExporter exporter(o, rec.callbacks());
+  std::vector<TraceChunk> sent;
+  for (std::uint64_t t = 1; t <= 3000; ++t) {  // array16 header, ~400 KB
+    sent.push_back(chunk({span(t, 2 * t), span(t, 2 * t + 1, 2 * t)}));
+    exporter.export_chunk(chunk({span(t, 2 * t), span(t, 2 * t + 1, 2 * t)}));
+  }
+  const auto report = exporter.flush_now();
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->result, ExportResult::success) << report->error;
+  EXPECT_EQ(report->traces, 3000u);
+  EXPECT_EQ(report->spans, 6000u);
+  EXPECT_EQ(agent.spans().size(), 6000u);
+  EXPECT_EQ(agent.payloads().at(0), encode_trace_chunks(sent));
 }
 
 TEST(DatadogTracerEndToEnd, MakeTracerExportsToTheAgentAtShutdown) {
@@ -316,10 +355,16 @@ TEST(DatadogTracerEndToEnd, MakeTracerExportsToTheAgentAtShutdown) {
   ASSERT_EQ(spans.size(), 2u);
   const auto json = nlohmann::json::parse(agent.traces_json());
   ASSERT_EQ(json.size(), 2u);
+  // The tracer's defaults reach the agent on every span, though no span carries them.
+  const std::string runtime_id = json[0]["meta"].value("runtime-id", "");
+  EXPECT_EQ(runtime_id.size(), 36u) << runtime_id;
   for (const auto& s : json) {
     EXPECT_EQ(s["trace_id"], "101");
     EXPECT_EQ(s["meta"]["env"], "test");
     EXPECT_EQ(s["meta"]["language"], "cpp");
+    EXPECT_EQ(s["meta"]["runtime-id"], runtime_id);
+    EXPECT_EQ(s["metrics"]["process_id"], static_cast<double>(::getpid()));
+    EXPECT_EQ(s["wire_types"]["metrics.process_id"], "float64");
   }
   EXPECT_EQ(json[0]["error"], 1);
   EXPECT_EQ(json[0]["parent_id"], "102");
@@ -333,7 +378,7 @@ std::map<std::string, std::string> intake_headers(std::size_t count) {
 }
 
 TEST(FakeAgentRules, AcceptsWhatTheExporterSends) {
-  const auto body = encode_trace_chunks({{span(1, 1), span(1, 2, 1)}});
+  const auto body = encode_trace_chunks({chunk({span(1, 1), span(1, 2, 1)})});
   auto r = testing::validate_trace_intake(intake_headers(1), body);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->at(0).size(), 2u);
@@ -344,17 +389,17 @@ TEST(FakeAgentRules, RejectsWhatTheAgentRejects) {
     auto r = testing::validate_trace_intake(h, body);
     return r ? std::string("accepted") : r.error().message;
   };
-  const auto good = encode_trace_chunks({{span(1, 1)}});
+  const auto good = encode_trace_chunks({chunk({span(1, 1)})});
   EXPECT_NE(reason({{"x-datadog-trace-count", "1"}}, good).find("Content-Type"), std::string::npos);
   EXPECT_NE(reason({{"content-type", "application/json"}, {"x-datadog-trace-count", "1"}}, good).find("Content-Type"),
             std::string::npos);
   EXPECT_NE(reason({{"content-type", "application/msgpack"}}, good).find("Trace-Count"), std::string::npos);
   EXPECT_NE(reason(intake_headers(2), good).find("Trace-Count"), std::string::npos);
   EXPECT_NE(reason(intake_headers(1), "\xc1").find("undecodable"), std::string::npos);
-  EXPECT_NE(reason(intake_headers(1), encode_trace_chunks({{span(0, 1)}})).find("trace_id 0"), std::string::npos);
-  EXPECT_NE(reason(intake_headers(1), encode_trace_chunks({{span(1, 0)}})).find("span_id 0"), std::string::npos);
-  EXPECT_NE(reason(intake_headers(1), encode_trace_chunks({{span(1, 1), span(2, 2)}})).find("mixes"), std::string::npos);
-  EXPECT_NE(reason(intake_headers(1), encode_trace_chunks({{}})).find("empty"), std::string::npos);
+  EXPECT_NE(reason(intake_headers(1), encode_trace_chunks({chunk({span(0, 1)})})).find("trace_id 0"), std::string::npos);
+  EXPECT_NE(reason(intake_headers(1), encode_trace_chunks({chunk({span(1, 0)})})).find("span_id 0"), std::string::npos);
+  EXPECT_NE(reason(intake_headers(1), encode_trace_chunks({chunk({span(1, 1), span(2, 2)})})).find("mixes"), std::string::npos);
+  EXPECT_NE(reason(intake_headers(1), encode_trace_chunks({TraceChunk()})).find("empty"), std::string::npos);
 
   // nlohmann's to_msgpack writes 1.0 as float32: the agent rejects such a payload.
   nlohmann::json j = nlohmann::json::array({nlohmann::json::array(

@@ -3,6 +3,9 @@
 
 #include <cstring>
 #include <limits>
+#include <map>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,16 +33,16 @@ SpanData sample_span() {
   s.start_ns = 1795428000000000000LL;
   s.duration_ns = 5;
   s.error = true;
-  s.meta["http.status_code"] = "201";
-  s.meta["long"] = std::string(300, 'x');  // str16
-  s.metrics["_sampling_priority_v1"] = 1.0;  // fits a float32: must still be float64
-  s.metrics["process_id"] = 4242;
-  s.metrics["_dd.agent_psr"] = 0.5;
+  s.meta.set("http.status_code", "201");
+  s.meta.set("long", std::string(300, 'x'));  // str16
+  s.metrics.set("_sampling_priority_v1", 1.0);  // fits a float32: must still be float64
+  s.metrics.set("process_id", 4242);
+  s.metrics.set("_dd.agent_psr", 0.5);
   return s;
 }
 
 TEST(MsgpackEncoder, SpanFieldsUseTheAgentsWireTypes) {
-  const std::string body = encode_trace_chunks({{sample_span()}});
+  const std::string body = encode_trace_chunks({TraceChunk({sample_span()})});
   auto decoded = decode_msgpack(body);
   ASSERT_TRUE(decoded) << decoded.error().message;
   ASSERT_EQ(decoded->type, MsgpackType::array);
@@ -100,7 +103,7 @@ TEST(MsgpackEncoder, OneChunkPerTrace) {
   b.parent_id = 1;
   SpanData c = sample_span();
   c.trace_id.low = 99;
-  const std::string body = encode_trace_chunks({{a, b}, {c}});
+  const std::string body = encode_trace_chunks({TraceChunk({a, b}), TraceChunk({c})});
   auto decoded = decode_msgpack(body);
   ASSERT_TRUE(decoded);
   ASSERT_EQ(decoded->items.size(), 2u);
@@ -111,6 +114,116 @@ TEST(MsgpackEncoder, OneChunkPerTrace) {
 }
 
 TEST(MsgpackEncoder, EmptyPayloadIsAnEmptyArray) { EXPECT_EQ(encode_trace_chunks({}), bytes({0x90})); }
+
+// The tracer's SpanDefaults are written into every span map: defaults under the span's own
+// tags of the same key, fixed ones over them.
+TEST(MsgpackEncoder, ChunkDefaultsAreWrittenIntoEverySpan) {
+  auto defaults = std::make_shared<SpanDefaults>();
+  defaults->meta = {{"env", "prod"}, {"version", "1.2.3"}, {"team", "payments"}};
+  defaults->fixed_meta = {{"language", "cpp"}, {"runtime-id", "rid"}};
+  defaults->fixed_metrics = {{"process_id", 42}};
+  SpanData plain = sample_span();
+  SpanData overriding = sample_span();
+  overriding.span_id = 2;
+  overriding.meta.set("version", "9.9.9");    // the span's own tag wins over a default
+  overriding.meta.set("language", "python");  // a fixed one wins over the span's own
+  overriding.metrics.set("process_id", 7);
+  const std::string body = encode_trace_chunks({TraceChunk({plain, overriding}, defaults)});
+  auto decoded = decode_msgpack(body);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  const auto& spans = decoded->items.at(0).items;
+  ASSERT_EQ(spans.size(), 2u);
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    const MsgpackValue& meta = *spans[i].find("meta");
+    const MsgpackValue& metrics = *spans[i].find("metrics");
+    std::map<std::string, std::string> m;
+    for (const auto& [k, v] : meta.entries) {
+      EXPECT_TRUE(m.emplace(k.bytes, v.bytes).second) << "duplicate key " << k.bytes;
+    }
+    EXPECT_EQ(meta.entries.size(), 7u);  // http.status_code, long, env, version, team, language, runtime-id
+    EXPECT_EQ(m["env"], "prod");
+    EXPECT_EQ(m["team"], "payments");
+    EXPECT_EQ(m["version"], i == 0 ? "1.2.3" : "9.9.9");
+    EXPECT_EQ(m["language"], "cpp");
+    EXPECT_EQ(m["runtime-id"], "rid");
+    EXPECT_EQ(m["http.status_code"], "201");
+    ASSERT_EQ(metrics.entries.size(), 3u);
+    EXPECT_EQ(metrics.find("process_id")->float_value, 42.0);
+    EXPECT_EQ(metrics.find("process_id")->type, MsgpackType::float64);
+  }
+}
+
+TEST(MsgpackEncoder, ChunksAppendedToABufferMatchTheWholePayload) {
+  const std::vector<TraceChunk> chunks = {TraceChunk({sample_span()}), TraceChunk({sample_span(), sample_span()})};
+  std::string appended;
+  MsgpackWriter w(appended);
+  for (const auto& c : chunks) append_trace_chunk(w, c);
+  for (std::uint32_t n : {2u, 15u, 16u, 65535u, 65536u}) {
+    char header[5];
+    const std::size_t size = MsgpackWriter::array_header(n, header);
+    std::string expected;
+    MsgpackWriter(expected).write_array_header(n);
+    EXPECT_EQ(std::string(header, size), expected) << n;
+  }
+  char header[5];
+  const std::size_t size = MsgpackWriter::array_header(2, header);
+  EXPECT_EQ(std::string(header, size) + appended, encode_trace_chunks(chunks));
+}
+
+// encode_span writes into space sized from an upper bound: long strings (every string
+// header size), more than 15 tags (map16) and defaults must all fit (ASan checks the rest).
+TEST(MsgpackEncoder, LargeSpansEncodeExactly) {
+  SpanData s = sample_span();
+  s.resource = std::string(70000, 'r');  // str32
+  s.name = std::string(40, 'n');         // str8
+  for (int i = 0; i < 40; ++i) s.meta.set("tag." + std::to_string(i), std::string(static_cast<std::size_t>(i) * 10, 'v'));
+  for (int i = 0; i < 20; ++i) s.metrics.set("metric." + std::to_string(i), i);
+  auto defaults = std::make_shared<SpanDefaults>();
+  for (int i = 0; i < 70; ++i) defaults->meta.emplace_back("default." + std::to_string(i), "d");  // past the 64-bit mask
+  defaults->meta.emplace_back("tag.3", "not written: the span has its own");
+  defaults->fixed_meta = {{"language", "cpp"}};
+  defaults->fixed_metrics = {{"process_id", 1}};
+  const std::string body = encode_trace_chunks({TraceChunk({s}, defaults)});
+  auto decoded = decode_msgpack(body);
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  const MsgpackValue& span = decoded->items.at(0).items.at(0);
+  EXPECT_EQ(span.find("resource")->bytes.size(), 70000u);
+  EXPECT_EQ(span.find("name")->bytes.size(), 40u);
+  const MsgpackValue& meta = *span.find("meta");
+  EXPECT_EQ(meta.entries.size(), 2u + 40u + 70u + 1u);
+  EXPECT_EQ(meta.find("tag.3")->bytes, std::string(30, 'v'));
+  EXPECT_EQ(meta.find("default.69")->bytes, "d");
+  EXPECT_EQ(span.find("metrics")->entries.size(), 3u + 20u);  // sample's 3 (process_id replaced) + 20
+}
+
+TEST(SpanMeta, FlatTagsKeepInsertionOrderAndUniqueKeys) {
+  SpanMeta meta;
+  meta.set("a", "1");
+  meta.set("b", "two");
+  meta.set("a", "longer value");  // grows: appended, old bytes unused
+  meta.set("b", "2");             // shrinks: rewritten in place
+  meta.set("c", "");
+  EXPECT_EQ(meta.size(), 3u);
+  EXPECT_EQ(meta.at("a"), "longer value");
+  EXPECT_EQ(meta.at("b"), "2");
+  EXPECT_EQ(meta.at("c"), "");
+  EXPECT_EQ(meta.count("d"), 0u);
+  EXPECT_FALSE(meta.get("d"));
+  EXPECT_THROW(meta.at("d"), std::out_of_range);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : meta) keys.emplace_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "b", "c"}));
+
+  SpanMetrics metrics;
+  metrics.set("x", 1);
+  metrics.set("y", 2);
+  metrics.set("x", 3);
+  EXPECT_EQ(metrics.size(), 2u);
+  EXPECT_EQ(metrics.at("x"), 3.0);
+  EXPECT_THROW(metrics.at("z"), std::out_of_range);
+  SpanMetrics moved = std::move(metrics);
+  EXPECT_EQ(moved.at("y"), 2.0);
+}
 
 TEST(MsgpackWriter, ExactBytes) {
   std::string out;
@@ -216,7 +329,7 @@ TEST(MsgpackReader, BoundsNestingDepthAndValueCount) {
 
 // Every prefix of a valid payload is rejected cleanly (never read past the end).
 TEST(MsgpackReader, EveryTruncationOfAValidPayloadIsRejected) {
-  const std::string body = encode_trace_chunks({{sample_span()}});
+  const std::string body = encode_trace_chunks({TraceChunk({sample_span()})});
   ASSERT_TRUE(decode_msgpack(body));
   for (std::size_t n = 0; n < body.size(); ++n) {
     EXPECT_FALSE(decode_msgpack(std::string_view(body.data(), n))) << n;

@@ -12,7 +12,9 @@
 
 #include "fake_clock.h"
 #include "fake_random.h"
+#include "fake_datadog_agent.h"
 #include "telemetry/datadog_tracer.h"
+#include "telemetry/msgpack_encoder.h"
 #include "telemetry/tracer.h"
 
 namespace tokenizer {
@@ -22,19 +24,33 @@ using namespace std::chrono_literals;
 using Headers = std::map<std::string, std::string>;
 using Env = std::map<std::string, std::string>;
 
+// Keeps each chunk as the tracer handed it over, and as the agent receives it: encoded as
+// the exporter does (the tracer's SpanDefaults included) and decoded by the fake agent's
+// strict rules. Tag checks look at the latter.
 class CollectingExporter final : public SpanExporter {
  public:
-  void export_chunk(std::vector<SpanData> chunk) override {
+  void export_chunk(TraceChunk chunk) override {
+    std::string body;
+    MsgpackWriter writer(body);
+    writer.write_array_header(1);
+    append_trace_chunk(writer, chunk);
+    auto decoded = testing::validate_trace_intake(
+        {{"content-type", "application/msgpack"}, {"x-datadog-trace-count", "1"}}, body);
+    EXPECT_TRUE(decoded) << decoded.error().message;
     std::lock_guard<std::mutex> lock(mutex_);
+    agent.push_back(decoded ? std::move(decoded->at(0)) : std::vector<testing::FakeAgentSpan>{});
     chunks.push_back(std::move(chunk));
   }
-  std::vector<std::vector<SpanData>> chunks;
+  std::vector<TraceChunk> chunks;                          // as handed over
+  std::vector<std::vector<testing::FakeAgentSpan>> agent;  // as the agent receives them
 
  private:
   std::mutex mutex_;
 };
 
-const SpanData* find(const std::vector<SpanData>& chunk, std::uint64_t span_id) {
+using AgentSpan = testing::FakeAgentSpan;
+
+const AgentSpan* find(const std::vector<testing::FakeAgentSpan>& chunk, std::uint64_t span_id) {
   for (const auto& s : chunk) {
     if (s.span_id == span_id) return &s;
   }
@@ -95,29 +111,36 @@ TEST(SpanTree, ServerSpanWithChildAndClientSpans) {
   attempt.set_metric("vault.attempt", 1);
   f.clock.advance(5ms);
   attempt.finish();
-  EXPECT_TRUE(f.exporter->chunks.empty()) << "exported before the server span finished";
+  EXPECT_TRUE(f.exporter->agent.empty()) << "exported before the server span finished";
   server.set_tag("http.status_code", "201");
   server.finish();
 
-  ASSERT_EQ(f.exporter->chunks.size(), 1u);
-  const auto& chunk = f.exporter->chunks[0];
+  ASSERT_EQ(f.exporter->agent.size(), 1u);
+  const auto& chunk = f.exporter->agent[0];
   ASSERT_EQ(chunk.size(), 3u);
-  const SpanData* root = find(chunk, 0x2222);
-  const SpanData* validation = find(chunk, 0x3333);
-  const SpanData* client = find(chunk, 0x4444);
+  const AgentSpan* root = find(chunk, 0x2222);
+  const AgentSpan* validation = find(chunk, 0x3333);
+  const AgentSpan* client = find(chunk, 0x4444);
   ASSERT_TRUE(root && validation && client);
 
   EXPECT_EQ(server.trace_id_low(), 0x1111u);
   EXPECT_EQ(server.span_id(), 0x2222u);
-  for (const SpanData* s : {root, validation, client}) {
-    EXPECT_EQ(s->trace_id.low, 0x1111u);
+  for (const AgentSpan* s : {root, validation, client}) {
+    EXPECT_EQ(s->trace_id, 0x1111u);
     EXPECT_EQ(s->meta.at("env"), "test");
     EXPECT_EQ(s->meta.at("version"), "1.2.3");
     EXPECT_EQ(s->meta.at("team"), "payments");
     EXPECT_EQ(s->meta.at("language"), "cpp");
     EXPECT_EQ(s->meta.at("runtime-id"), "runtime-uuid");
     EXPECT_GT(s->metrics.at("process_id"), 0);
+    EXPECT_EQ(s->wire_types.at("metrics.process_id"), "float64");
     EXPECT_FALSE(s->error);
+  }
+  // ... though the spans do not carry them: they travel once per chunk.
+  ASSERT_NE(f.exporter->chunks[0].defaults, nullptr);
+  for (const SpanData& s : f.exporter->chunks[0].spans) {
+    EXPECT_EQ(s.meta.count("env") + s.meta.count("language") + s.meta.count("runtime-id"), 0u) << s.name;
+    EXPECT_EQ(s.metrics.count("process_id"), 0u) << s.name;
   }
   EXPECT_EQ(root->parent_id, 0u);
   EXPECT_EQ(validation->parent_id, 0x2222u);
@@ -135,21 +158,21 @@ TEST(SpanTree, ServerSpanWithChildAndClientSpans) {
   EXPECT_EQ(client->metrics.at("vault.attempt"), 1.0);
 
   // Timing: wall start, steady duration.
-  EXPECT_EQ(root->start_ns, t0);
-  EXPECT_EQ(root->duration_ns, 8'000'000);
-  EXPECT_EQ(validation->start_ns, t0 + 1'000'000);
-  EXPECT_EQ(validation->duration_ns, 2'000'000);
-  EXPECT_EQ(client->duration_ns, 5'000'000);
+  EXPECT_EQ(root->start, t0);
+  EXPECT_EQ(root->duration, 8'000'000);
+  EXPECT_EQ(validation->start, t0 + 1'000'000);
+  EXPECT_EQ(validation->duration, 2'000'000);
+  EXPECT_EQ(client->duration, 5'000'000);
 
   // Local root only: sampling and trace tags.
   EXPECT_EQ(root->metrics.at("_sampling_priority_v1"), 1.0);
   EXPECT_EQ(root->meta.at("_dd.p.dm"), "-0");
   EXPECT_EQ(root->metrics.at("_dd.agent_psr"), 1.0);
   // 128-bit id: high = epoch seconds of the start << 32 (FakeClock: 1795428000 = 0x6b040ea0).
-  EXPECT_EQ(root->trace_id.high, 1795428000ULL << 32);
+  EXPECT_EQ(f.exporter->chunks[0].spans.at(0).trace_id.high, 1795428000ULL << 32);
   EXPECT_EQ(root->meta.at("_dd.p.tid"), "6b040ea000000000");
   EXPECT_EQ(server.trace_id_hex(), "6b040ea0000000000000000000001111");
-  for (const SpanData* s : {validation, client}) {
+  for (const AgentSpan* s : {validation, client}) {
     EXPECT_EQ(s->metrics.count("_sampling_priority_v1"), 0u);
     EXPECT_EQ(s->meta.count("_dd.p.dm"), 0u);
     EXPECT_EQ(s->meta.count("_dd.p.tid"), 0u);
@@ -163,9 +186,9 @@ TEST(SpanTree, ErrorTags) {
   attempt.set_error("timeout", "vault did not answer within 2000 ms");
   attempt.finish();
   root.finish();
-  ASSERT_EQ(f.exporter->chunks.size(), 1u);
-  const SpanData* client = find(f.exporter->chunks[0], 0x3333);
-  const SpanData* server = find(f.exporter->chunks[0], 0x2222);
+  ASSERT_EQ(f.exporter->agent.size(), 1u);
+  const AgentSpan* client = find(f.exporter->agent[0], 0x3333);
+  const AgentSpan* server = find(f.exporter->agent[0], 0x2222);
   ASSERT_TRUE(client && server);
   EXPECT_TRUE(client->error);
   EXPECT_EQ(client->meta.at("error.type"), "timeout");
@@ -181,8 +204,8 @@ TEST(SpanTree, CardNumbersInTagValuesAreMasked) {
   root.set_tag("request_id", "4242424242424242");
   root.set_tag("card.last_four", "1111");
   root.finish();
-  ASSERT_EQ(f.exporter->chunks.size(), 1u);
-  const SpanData* server = find(f.exporter->chunks[0], 0x2222);
+  ASSERT_EQ(f.exporter->agent.size(), 1u);
+  const AgentSpan* server = find(f.exporter->agent[0], 0x2222);
   ASSERT_TRUE(server);
   EXPECT_EQ(server->meta.at("http.useragent").find("4111 1111"), std::string::npos)
       << server->meta.at("http.useragent");
@@ -195,10 +218,10 @@ TEST(SpanTree, ChunkWaitsForChildrenThatOutliveTheRoot) {
   Span root = f.tracer->start_span(kServer);
   Span late = root.create_child({"vault.request", "", "http", ""});
   root.finish();
-  EXPECT_TRUE(f.exporter->chunks.empty());
+  EXPECT_TRUE(f.exporter->agent.empty());
   late.finish();
-  ASSERT_EQ(f.exporter->chunks.size(), 1u);
-  EXPECT_EQ(f.exporter->chunks[0].size(), 2u);
+  ASSERT_EQ(f.exporter->agent.size(), 1u);
+  EXPECT_EQ(f.exporter->agent[0].size(), 2u);
 }
 
 TEST(SpanTree, FinishIsIdempotentAndLaterTagsAreIgnoredButIdsStayReadable) {
@@ -208,9 +231,9 @@ TEST(SpanTree, FinishIsIdempotentAndLaterTagsAreIgnoredButIdsStayReadable) {
   root.set_tag("late", "x");
   root.set_error("late", "x");
   root.finish();
-  ASSERT_EQ(f.exporter->chunks.size(), 1u);
-  EXPECT_EQ(f.exporter->chunks[0][0].meta.count("late"), 0u);
-  EXPECT_FALSE(f.exporter->chunks[0][0].error);
+  ASSERT_EQ(f.exporter->agent.size(), 1u);
+  EXPECT_EQ(f.exporter->agent[0][0].meta.count("late"), 0u);
+  EXPECT_FALSE(f.exporter->agent[0][0].error);
   EXPECT_EQ(root.span_id(), 0x2222u);
   EXPECT_EQ(root.trace_id_low(), 0x1111u);
 }
@@ -219,11 +242,11 @@ TEST(SpanTree, MoveAssignmentFinishesTheSpanItReplaces) {
   Fixture f;
   Span a = f.tracer->start_span(kServer);
   a = f.tracer->start_span(kServer);
-  EXPECT_EQ(f.exporter->chunks.size(), 1u);
+  EXPECT_EQ(f.exporter->agent.size(), 1u);
   Span b = std::move(a);
   EXPECT_FALSE(a.is_recording());  // NOLINT: checking the moved-from state on purpose
   b.finish();
-  EXPECT_EQ(f.exporter->chunks.size(), 2u);
+  EXPECT_EQ(f.exporter->agent.size(), 2u);
 }
 
 TEST(SpanTree, SetResourceReplacesTheResource) {
@@ -231,15 +254,15 @@ TEST(SpanTree, SetResourceReplacesTheResource) {
   Span root = f.tracer->start_span({"http.request", "", "web", ""});
   root.set_resource("GET /unknown");
   root.finish();
-  EXPECT_EQ(f.exporter->chunks.at(0).at(0).resource, "GET /unknown");
+  EXPECT_EQ(f.exporter->agent.at(0).at(0).resource, "GET /unknown");
 }
 
 TEST(SpanTree, SixtyFourBitTraceIdsHaveNoTidTag) {
   Fixture f(Env{{"DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED", "false"}});
   Span root = f.tracer->start_span(kServer);
   root.finish();
-  const auto& s = f.exporter->chunks.at(0).at(0);
-  EXPECT_EQ(s.trace_id.high, 0u);
+  const auto& s = f.exporter->agent.at(0).at(0);
+  EXPECT_EQ(f.exporter->chunks.at(0).spans.at(0).trace_id.high, 0u);
   EXPECT_EQ(s.meta.count("_dd.p.tid"), 0u);
   EXPECT_EQ(s.meta.count("env"), 0u);  // no DD_ENV: no env tag
 }
@@ -260,8 +283,8 @@ TEST(SpanSampling, RuleRateZeroDropsButStillExports) {
   Fixture f(Env{{"DD_TRACE_SAMPLE_RATE", "0"}});
   Span root = f.tracer->start_span(kServer);
   root.finish();
-  ASSERT_EQ(f.exporter->chunks.size(), 1u);
-  const auto& s = f.exporter->chunks[0][0];
+  ASSERT_EQ(f.exporter->agent.size(), 1u);
+  const auto& s = f.exporter->agent[0][0];
   EXPECT_EQ(s.metrics.at("_sampling_priority_v1"), -1.0);
   EXPECT_EQ(s.metrics.at("_dd.rule_psr"), 0.0);
   EXPECT_EQ(s.meta.count("_dd.p.dm"), 0u);  // removed when dropped
@@ -272,7 +295,7 @@ TEST(SpanSampling, RuleRateOneKeepsWithUserKeep) {
   Fixture f(Env{{"DD_TRACE_SAMPLE_RATE", "1"}});
   Span root = f.tracer->start_span(kServer);
   root.finish();
-  const auto& s = f.exporter->chunks.at(0).at(0);
+  const auto& s = f.exporter->agent.at(0).at(0);
   EXPECT_EQ(s.metrics.at("_sampling_priority_v1"), 2.0);
   EXPECT_EQ(s.meta.at("_dd.p.dm"), "-3");
   EXPECT_EQ(s.metrics.at("_dd.rule_psr"), 1.0);
@@ -286,12 +309,12 @@ TEST(SpanSampling, AgentRatesDecide) {
   dropped.finish();
   Span kept = f.tracer->start_span(kServer);  // trace id 3: hash 0.18 <= 0.5
   kept.finish();
-  ASSERT_EQ(f.exporter->chunks.size(), 2u);
-  const auto& d = f.exporter->chunks[0][0];
+  ASSERT_EQ(f.exporter->agent.size(), 2u);
+  const auto& d = f.exporter->agent[0][0];
   EXPECT_EQ(d.metrics.at("_sampling_priority_v1"), 0.0);
   EXPECT_EQ(d.metrics.at("_dd.agent_psr"), 0.5);
   EXPECT_EQ(d.meta.count("_dd.p.dm"), 0u);
-  const auto& k = f.exporter->chunks[1][0];
+  const auto& k = f.exporter->agent[1][0];
   EXPECT_EQ(k.metrics.at("_sampling_priority_v1"), 1.0);
   EXPECT_EQ(k.meta.at("_dd.p.dm"), "-1");
 }
@@ -309,12 +332,12 @@ TEST(SpanPropagation, ContinuesAnExtractedDatadogContextAndHonoursItsPriority) {
   Span child = root.create_child({"tokenize.validate", "", "", ""});
   child.finish();
   root.finish();
-  ASSERT_EQ(f.exporter->chunks.size(), 1u);
-  const SpanData* r = find(f.exporter->chunks[0], root.span_id());
-  const SpanData* c = find(f.exporter->chunks[0], child.span_id());
+  ASSERT_EQ(f.exporter->agent.size(), 1u);
+  const AgentSpan* r = find(f.exporter->agent[0], root.span_id());
+  const AgentSpan* c = find(f.exporter->agent[0], child.span_id());
   ASSERT_TRUE(r && c);
-  EXPECT_EQ(r->trace_id.low, 777u);
-  EXPECT_EQ(r->trace_id.high, 0u);
+  EXPECT_EQ(r->trace_id, 777u);
+  EXPECT_EQ(f.exporter->chunks[0].spans.at(0).trace_id.high, 0u);
   EXPECT_EQ(r->parent_id, 888u);
   EXPECT_EQ(c->parent_id, r->span_id);
   EXPECT_EQ(r->metrics.at("_sampling_priority_v1"), 2.0);
@@ -337,7 +360,7 @@ TEST(SpanPropagation, ContinuesAW3cContext) {
   EXPECT_EQ(out["tracestate"], "dd=s:0;p:" + hex16(attempt.span_id()) + ",rojo=1");
   attempt.finish();
   root.finish();
-  const SpanData* r = find(f.exporter->chunks.at(0), root.span_id());
+  const AgentSpan* r = find(f.exporter->agent.at(0), root.span_id());
   ASSERT_TRUE(r);
   EXPECT_EQ(r->parent_id, 0x00f067aa0ba902b7u);
   EXPECT_EQ(r->metrics.at("_sampling_priority_v1"), 0.0);
@@ -361,8 +384,8 @@ TEST(SpanPropagation, ClientSpanInjectsItselfAsTheParentAndFixesTheDecision) {
   f.sampler->update_agent_rates({{"service:,env:", 0.0}});
   attempt.finish();
   root.finish();
-  EXPECT_EQ(f.exporter->chunks.at(0).size(), 2u);
-  const SpanData* r = find(f.exporter->chunks[0], root.span_id());
+  EXPECT_EQ(f.exporter->agent.at(0).size(), 2u);
+  const AgentSpan* r = find(f.exporter->agent[0], root.span_id());
   ASSERT_TRUE(r);
   EXPECT_EQ(r->metrics.at("_sampling_priority_v1"), 1.0);
 }
@@ -372,8 +395,8 @@ TEST(SpanPropagation, ExtractionDiagnosticsLandOnTheLocalRoot) {
   const Headers in{{"x-datadog-trace-id", "5"}, {"x-datadog-parent-id", "6"}, {"x-datadog-tags", std::string(600, 'x')}};
   Span root = f.tracer->extract_or_start_span(kServer, reader(in));
   root.finish();
-  EXPECT_EQ(f.exporter->chunks.at(0).at(0).meta.at("_dd.propagation_error"), "extract_max_size");
-  EXPECT_EQ(f.exporter->chunks.at(0).at(0).trace_id.low, 5u);
+  EXPECT_EQ(f.exporter->agent.at(0).at(0).meta.at("_dd.propagation_error"), "extract_max_size");
+  EXPECT_EQ(f.exporter->agent.at(0).at(0).trace_id, 5u);
 }
 
 TEST(SpanPropagation, InvalidIncomingContextStartsANewTrace) {
@@ -381,8 +404,8 @@ TEST(SpanPropagation, InvalidIncomingContextStartsANewTrace) {
   const Headers in{{"traceparent", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}};
   Span root = f.tracer->extract_or_start_span(kServer, reader(in));
   root.finish();
-  const auto& s = f.exporter->chunks.at(0).at(0);
-  EXPECT_EQ(s.trace_id.low, 0x1111u);
+  const auto& s = f.exporter->agent.at(0).at(0);
+  EXPECT_EQ(s.trace_id, 0x1111u);
   EXPECT_EQ(s.parent_id, 0u);
   EXPECT_EQ(s.meta.at("_dd.w3c_extraction_error"), "invalid_version");
 }
