@@ -16,6 +16,14 @@
 // Knobs for tests: set_forced_status() (answer every intake with that status),
 // hold_intake() (intake replies wait until released: an agent that hangs).
 //
+// Sink mode (`Options::sink`, `fake-dd-agent --sink`), for load benchmarks: intake requests
+// get the same HTTP handling and the same answers, but their bodies are neither decoded,
+// checked nor kept; the agent only counts payloads, body bytes and traces (read from the
+// payload's msgpack array header), served as `GET /test/stats`
+// (`{"payloads":N,"bytes":N,"traces":N}`) and by sink_stats(). Its CPU per payload is then a
+// read of the body, so a benchmark measures the service, not this test double. The records
+// (spans(), requests(), payloads()) stay empty.
+//
 // Header-only like the other fakes, so a unit test needs nothing but this include path and
 // tk_telemetry. Thread-safe; the destructor stops the server and joins its threads.
 #pragma once
@@ -39,6 +47,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -225,16 +234,36 @@ inline Expected<std::vector<std::vector<FakeAgentSpan>>> validate_trace_intake(
   return chunks;
 }
 
+// The chunk count of a v0.4 payload from its leading msgpack array header (fixarray,
+// array16 or array32); nullopt when `body` does not start with one.
+inline std::optional<std::uint64_t> fake_agent_array_size(std::string_view body) {
+  if (body.empty()) return std::nullopt;
+  const auto b = static_cast<unsigned char>(body[0]);
+  if ((b & 0xf0) == 0x90) return b & 0x0f;
+  const std::size_t n = b == 0xdc ? 2 : b == 0xdd ? 4 : 0;
+  if (n == 0 || body.size() < 1 + n) return std::nullopt;
+  std::uint64_t size = 0;
+  for (std::size_t i = 0; i < n; ++i) size = (size << 8) | static_cast<unsigned char>(body[1 + i]);
+  return size;
+}
+
+struct FakeAgentSinkStats {
+  std::uint64_t payloads = 0;  // intake requests answered 200
+  std::uint64_t bytes = 0;     // their body bytes
+  std::uint64_t traces = 0;    // their chunks, from each payload's array header
+};
+
 class FakeDatadogAgent {
  public:
   struct Options {
     std::uint16_t port = 0;  // 0: chosen by the OS
     std::string rate_by_service = R"({"service:,env:":1})";
+    bool sink = false;  // count intake payloads without decoding, checking or keeping them
   };
 
   FakeDatadogAgent() : FakeDatadogAgent(Options{}) {}
   // Binds 127.0.0.1 and starts serving; throws std::runtime_error when it cannot.
-  explicit FakeDatadogAgent(Options options) : rate_by_service_(options.rate_by_service) {
+  explicit FakeDatadogAgent(Options options) : sink_(options.sink), rate_by_service_(options.rate_by_service) {
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (wake_fd_ < 0 || listen_fd_ < 0) throw std::runtime_error("fake agent: socket failed");
@@ -318,6 +347,19 @@ class FakeDatadogAgent {
     requests_.clear();
     payloads_.clear();
     received_ = 0;
+  }
+  FakeAgentSinkStats sink_stats() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return sink_stats_;
+  }
+  std::string sink_stats_json() const {
+    const auto s = sink_stats();
+    return nlohmann::json{{"payloads", s.payloads}, {"bytes", s.bytes}, {"traces", s.traces}}.dump();
+  }
+  // TCP connections accepted so far (a client that keeps its connection alive makes one).
+  std::size_t connections_accepted() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return accepted_;
   }
   // Intake requests received (counted before they are answered, so also while held).
   bool wait_for_intake(std::size_t n, std::chrono::milliseconds timeout) const {
@@ -409,6 +451,7 @@ class FakeDatadogAgent {
       if (fd < 0) continue;
       auto done = std::make_shared<std::atomic<bool>>(false);
       std::lock_guard<std::mutex> lock(mutex_);
+      ++accepted_;
       // Reap finished connections so a long-running agent does not accumulate threads.
       for (auto it = connections_.begin(); it != connections_.end();) {
         if (it->done->load()) {
@@ -511,7 +554,14 @@ class FakeDatadogAgent {
             close_after = true;
           }
         }
-        if (!close_after) {
+        if (!close_after && sink_ && request.path == "/v0.4/traces" &&
+            (request.method == "PUT" || request.method == "POST") && cl != request.headers.end()) {
+          std::string head;  // the body's first bytes: its array header
+          if (!drain_body(fd, buffer, length, head)) return;
+          const auto connection = request.headers.find("connection");
+          close_after = connection != request.headers.end() && lower(connection->second) == "close";
+          reply = sink_intake(length, head);
+        } else if (!close_after) {
           while (buffer.size() < length) {
             if (!read_more(fd, buffer)) return;
           }
@@ -529,6 +579,46 @@ class FakeDatadogAgent {
       out += "\r\n" + reply.body;
       if (!write_all(fd, out) || close_after) return;
     }
+  }
+
+  // Sink mode: consumes a `length`-byte body (its start may already be in `buffer`) without
+  // keeping it; its first bytes (up to 5) go to `head`. False when the connection ends first.
+  bool drain_body(int fd, std::string& buffer, std::size_t length, std::string& head) {
+    constexpr std::size_t kHeadBytes = 5;
+    auto keep_head = [&](const char* data, std::size_t n) {
+      if (head.size() < kHeadBytes) head.append(data, std::min(n, kHeadBytes - head.size()));
+    };
+    const std::size_t buffered = std::min(buffer.size(), length);
+    keep_head(buffer.data(), buffered);
+    buffer.erase(0, buffered);
+    std::size_t remaining = length - buffered;
+    char chunk[64 * 1024];
+    while (remaining > 0) {
+      pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return false;
+      }
+      if (fds[1].revents != 0) return false;
+      // Never past this body: what follows belongs to the next request.
+      const ssize_t n = ::recv(fd, chunk, std::min(sizeof(chunk), remaining), 0);
+      if (n <= 0) return false;
+      keep_head(chunk, static_cast<std::size_t>(n));
+      remaining -= static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+  Reply sink_intake(std::size_t body_size, const std::string& head) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++received_;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return !hold_ || stopping_; });
+    if (forced_status_ != 0) return {forced_status_, "text/plain", "forced status"};
+    ++sink_stats_.payloads;
+    sink_stats_.bytes += body_size;
+    sink_stats_.traces += fake_agent_array_size(head).value_or(0);
+    return {200, "application/json", "{\"rate_by_service\":" + rate_by_service_ + "}"};
   }
 
   static bool parse_head(const std::string& head, Request& request) {
@@ -568,6 +658,9 @@ class FakeDatadogAgent {
     }
     if (request.path == "/test/requests" && request.method == "GET") {
       return {200, "application/json", requests_json()};
+    }
+    if (request.path == "/test/stats" && request.method == "GET") {
+      return {200, "application/json", sink_stats_json()};
     }
     return {404, "text/plain", "not found"};
   }
@@ -620,6 +713,7 @@ class FakeDatadogAgent {
     return reply;
   }
 
+  const bool sink_;
   int listen_fd_ = -1;
   int wake_fd_ = -1;
   std::uint16_t port_ = 0;
@@ -632,6 +726,8 @@ class FakeDatadogAgent {
   int forced_status_ = 0;
   std::string rate_by_service_;
   std::size_t received_ = 0;
+  std::size_t accepted_ = 0;
+  FakeAgentSinkStats sink_stats_;
   std::vector<Connection> connections_;
   std::vector<FakeAgentSpan> spans_;
   std::vector<FakeAgentRequest> requests_;

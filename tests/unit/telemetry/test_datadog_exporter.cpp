@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <curl/curl.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -309,6 +310,20 @@ TEST(DatadogExporter, EveryHalfFullBufferWakesTheSenderAgain) {
   EXPECT_EQ(agent.spans().size(), 15u);
 }
 
+TEST(DatadogExporter, ConsecutiveFlushesReuseOneConnection) {
+  FakeDatadogAgent agent;
+  Recorder rec;
+  DatadogExporter exporter(options_for(agent.url()), rec.callbacks());
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    exporter.export_chunk(chunk({span(i, i)}));
+    const auto report = exporter.flush_now();
+    ASSERT_TRUE(report);
+    EXPECT_EQ(report->result, ExportResult::success) << report->error;
+  }
+  EXPECT_EQ(agent.requests().size(), 3u);
+  EXPECT_EQ(agent.connections_accepted(), 1u);
+}
+
 TEST(DatadogExporter, LargePayloadArrivesWhole) {
   FakeDatadogAgent agent;
   Recorder rec;
@@ -327,6 +342,81 @@ TEST(DatadogExporter, LargePayloadArrivesWhole) {
   EXPECT_EQ(report->spans, 6000u);
   EXPECT_EQ(agent.spans().size(), 6000u);
   EXPECT_EQ(agent.payloads().at(0), encode_trace_chunks(sent));
+}
+
+// A GET on the fake agent (what a benchmark script does with curl).
+std::string http_get(const std::string& url) {
+  std::string body;
+  CURL* h = curl_easy_init();
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROXY, "");
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, +[](char* d, std::size_t s, std::size_t n, void* u) {
+    static_cast<std::string*>(u)->append(d, s * n);
+    return s * n;
+  });
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  const CURLcode rc = curl_easy_perform(h);
+  curl_easy_cleanup(h);
+  return rc == CURLE_OK ? body : "curl error";
+}
+
+TEST(FakeAgentSink, AnswersLikeTheAgentAndOnlyCounts) {
+  FakeDatadogAgent::Options agent_options;
+  agent_options.sink = true;
+  agent_options.rate_by_service = R"({"service:,env:":0.25})";
+  FakeDatadogAgent agent(agent_options);
+  Recorder rec;
+  auto o = options_for(agent.url());
+  o.max_buffered_spans = 100000;
+  DatadogExporter exporter(o, rec.callbacks());
+  std::size_t bytes = 0;
+  std::vector<TraceChunk> small = {chunk({span(1, 1), span(1, 2, 1)}), chunk({span(2, 3)})};
+  for (const auto& c : small) exporter.export_chunk(TraceChunk(c.spans));
+  bytes += encode_trace_chunks(small).size();
+  ASSERT_EQ(exporter.flush_now()->result, ExportResult::success);
+  std::vector<TraceChunk> large;  // several reads of the socket, array16 header
+  for (std::uint64_t t = 1; t <= 2000; ++t) large.push_back(chunk({span(t, t)}));
+  for (const auto& c : large) exporter.export_chunk(TraceChunk(c.spans));
+  bytes += encode_trace_chunks(large).size();
+  const auto report = exporter.flush_now();
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->result, ExportResult::success) << report->error;
+  EXPECT_EQ(report->http_status, 200);
+
+  const auto stats = agent.sink_stats();
+  EXPECT_EQ(stats.payloads, 2u);
+  EXPECT_EQ(stats.traces, 2002u);
+  EXPECT_EQ(stats.bytes, bytes);
+  EXPECT_EQ(agent.connections_accepted(), 1u);
+  EXPECT_TRUE(agent.spans().empty());
+  EXPECT_TRUE(agent.payloads().empty());
+  EXPECT_TRUE(agent.requests().empty());
+  {
+    std::lock_guard<std::mutex> lock(rec.mutex);
+    ASSERT_EQ(rec.rates.size(), 2u);
+    EXPECT_EQ(rec.rates[1], (AgentRates{{"service:,env:", 0.25}}));
+  }
+  const auto json = nlohmann::json::parse(http_get(agent.url() + "/test/stats"), nullptr, false);
+  ASSERT_TRUE(json.is_object());
+  EXPECT_EQ(json["payloads"], 2);
+  EXPECT_EQ(json["traces"], 2002);
+  EXPECT_EQ(json["bytes"], bytes);
+
+  agent.set_forced_status(503);  // the knobs still apply; a refused payload is not counted
+  exporter.export_chunk(chunk({span(9, 9)}));
+  EXPECT_EQ(exporter.flush_now()->http_status, 503);
+  EXPECT_EQ(agent.sink_stats().payloads, 2u);
+}
+
+TEST(FakeAgentSink, TraceCountComesFromTheArrayHeader) {
+  using testing::fake_agent_array_size;
+  EXPECT_EQ(fake_agent_array_size(std::string("\x90", 1)), 0u);
+  EXPECT_EQ(fake_agent_array_size("\x9f"), 15u);
+  EXPECT_EQ(fake_agent_array_size(std::string("\xdc\x01\x00", 3)), 256u);
+  EXPECT_EQ(fake_agent_array_size(std::string("\xdd\x00\x01\x00\x00", 5)), 65536u);
+  EXPECT_FALSE(fake_agent_array_size(""));
+  EXPECT_FALSE(fake_agent_array_size("\xdc\x01"));  // truncated
+  EXPECT_FALSE(fake_agent_array_size("\x81"));       // a map
 }
 
 TEST(DatadogTracerEndToEnd, MakeTracerExportsToTheAgentAtShutdown) {
