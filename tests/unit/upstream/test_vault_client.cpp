@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -126,6 +127,152 @@ INSTANTIATE_TEST_SUITE_P(
         BadCreatedCase{"no_content", 204, ""},
         BadCreatedCase{"accepted_with_token", 202, kCreated}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// --- map_result: what counts as JSON ---------------------------------------------------------
+// The reply parser is RapidJSON; these pin the places where it would, left alone, read a body
+// differently from the nlohmann parser it replaced.
+
+std::string created_with(const std::string& payment_method_fields) {
+  return R"({"transaction": {"payment_method": {"token": "t1")" + payment_method_fields + "}}}";
+}
+
+struct JsonEdgeCase {
+  const char* name;
+  std::string body;
+  VaultOutcome outcome;
+};
+
+void PrintTo(const JsonEdgeCase& c, std::ostream* os) { *os << c.name; }
+
+class VaultJsonEdge : public ::testing::TestWithParam<JsonEdgeCase> {};
+
+TEST_P(VaultJsonEdge, MapsAsBefore) {
+  const auto& c = GetParam();
+  const VaultAttempt a = map(201, c.body);
+  EXPECT_EQ(a.outcome, c.outcome) << c.name << ": " << a.detail;
+  if (c.outcome == VaultOutcome::bad_response) {
+    EXPECT_EQ(a.detail, "vault 201: body is not JSON") << c.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Bodies, VaultJsonEdge,
+    ::testing::Values(
+        JsonEdgeCase{"byte_order_mark", "\xEF\xBB\xBF" + created_with(""), VaultOutcome::success},
+        JsonEdgeCase{"two_byte_order_marks", "\xEF\xBB\xBF\xEF\xBB\xBF" + created_with(""),
+                     VaultOutcome::bad_response},
+        JsonEdgeCase{"surrogate_pair", created_with(R"(, "x": "\ud83d\udcb3")"),
+                     VaultOutcome::success},
+        JsonEdgeCase{"lone_low_surrogate", created_with(R"(, "x": "\udc00")"),
+                     VaultOutcome::bad_response},
+        JsonEdgeCase{"lone_low_surrogate_in_a_key", created_with(R"(, "\udfff": 1)"),
+                     VaultOutcome::bad_response},
+        JsonEdgeCase{"lone_high_surrogate", created_with(R"(, "x": "\ud800 ")"),
+                     VaultOutcome::bad_response},
+        JsonEdgeCase{"escaped_backslash_then_u", created_with(R"(, "x": "\\udc00")"),
+                     VaultOutcome::success},
+        JsonEdgeCase{"zero_with_a_huge_exponent", created_with(R"(, "x": 0e400, "y": -0.0E+999)"),
+                     VaultOutcome::success},
+        JsonEdgeCase{"309_digit_integer_below_dbl_max",
+                     created_with(", \"x\": 17" + std::string(307, '0')), VaultOutcome::success},
+        JsonEdgeCase{"tiny_number", created_with(R"(, "x": 1e-400)"), VaultOutcome::success},
+        JsonEdgeCase{"largest_double", created_with(R"(, "x": 1.7976931348623157e308)"),
+                     VaultOutcome::success},
+        JsonEdgeCase{"number_over_dbl_max", created_with(R"(, "x": 1.8e308)"),
+                     VaultOutcome::bad_response},
+        JsonEdgeCase{"overflow_rapidjson_reads_as_infinity", created_with(R"(, "x": 10e308)"),
+                     VaultOutcome::bad_response},
+        JsonEdgeCase{"overflow_rapidjson_calls_too_big", created_with(R"(, "x": 1e309)"),
+                     VaultOutcome::bad_response},
+        JsonEdgeCase{"huge_exponent_beside_a_bad_token",
+                     created_with(R"(, "x": 0e400, "y": 01)"), VaultOutcome::bad_response},
+        JsonEdgeCase{"nul_byte_ends_the_document", created_with("") + std::string(1, '\0') + "junk",
+                     VaultOutcome::success},
+        JsonEdgeCase{"nul_byte_inside_a_string",
+                     created_with(", \"x\": \"a" + std::string(1, '\0') + "\""),
+                     VaultOutcome::bad_response},
+        JsonEdgeCase{"trailing_text", created_with("") + " x", VaultOutcome::bad_response},
+        JsonEdgeCase{"trailing_comma", created_with(","), VaultOutcome::bad_response},
+        JsonEdgeCase{"comment", "/* c */" + created_with(""), VaultOutcome::bad_response},
+        JsonEdgeCase{"single_quotes", "{'transaction': 1}", VaultOutcome::bad_response},
+        JsonEdgeCase{"invalid_utf8_in_a_string", created_with(", \"x\": \"\xC3\x28\""),
+                     VaultOutcome::bad_response},
+        JsonEdgeCase{"encoded_surrogate_in_a_string", created_with(", \"x\": \"\xED\xA0\x80\""),
+                     VaultOutcome::bad_response},
+        JsonEdgeCase{"nan", created_with(", \"x\": NaN"), VaultOutcome::bad_response},
+        JsonEdgeCase{"depth_32",
+                     created_with(", \"x\": " + std::string(29, '[') + std::string(29, ']')),
+                     VaultOutcome::success},
+        JsonEdgeCase{"depth_33",
+                     created_with(", \"x\": " + std::string(30, '[') + std::string(30, ']')),
+                     VaultOutcome::bad_response}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(VaultMapResult, TokenThatLooksLikeANumberSurvivesTheRewriteOfHugeExponents) {
+  // 0e400 outside the string makes the parser take its second path; the string is untouched.
+  const VaultAttempt a = map(201, R"({"transaction": {"payment_method": {"token": "1e400x",
+      "x": 0e400, "card_type": "visa"}}})");
+  EXPECT_EQ(a.outcome, VaultOutcome::success);
+  EXPECT_EQ(a.token, "1e400x");
+  EXPECT_EQ(a.card.brand, "visa");
+}
+
+TEST(VaultMapResult, WithDuplicateKeysTheLastOneCounts) {
+  EXPECT_EQ(map(201, created_with(R"(, "token": "t2")")).token, "t2");
+  EXPECT_EQ(map(201, created_with(R"(, "token": 5)")).outcome, VaultOutcome::bad_response);
+  EXPECT_EQ(map(201, R"({"transaction": {"payment_method": {"token": "t1"}},
+                        "transaction": {"payment_method": {"token": "t9"}}})")
+                .token,
+            "t9");
+  EXPECT_EQ(map(201, R"({"transaction": {"payment_method": {"token": "t1"}}, "transaction": 7})")
+                .outcome,
+            VaultOutcome::bad_response);
+  const VaultAttempt r = map(422, R"({"errors": [{"message": "first"}],
+                                      "errors": [{"message": "second"}, {"message": "third"}]})");
+  ASSERT_EQ(r.rejections.size(), 2u);
+  EXPECT_EQ(r.rejections[0].message, "second");
+}
+
+TEST(VaultMapResult, EscapesAreDecodedAndEmbeddedNulsKept) {
+  EXPECT_EQ(map(201, R"({"transaction": {"payment_method": {"token": "t\u0031\/x"}}})").outcome,
+            VaultOutcome::bad_response);  // "t1/x": '/' is not a token character
+  EXPECT_EQ(map(201, R"({"transaction": {"payment_method": {"token": "t\u0031"}}})").token, "t1");
+  // A NUL inside the token must not cut it to a valid-looking "t1".
+  EXPECT_EQ(map(201, R"({"transaction": {"payment_method": {"token": "t1\u0000<x>"}}})").outcome,
+            VaultOutcome::bad_response);
+  // Nor inside a key: "token\u0000" is not "token".
+  EXPECT_EQ(map(201, R"({"transaction": {"payment_method": {"token\u0000": "t1"}}})").outcome,
+            VaultOutcome::bad_response);
+}
+
+TEST(VaultMapResult, MonthAndYearAcceptOnlyIntegersAndShortDigitStrings) {
+  struct Case {
+    std::string json;
+    int expected;
+  };
+  for (const Case& c : {Case{"12", 12}, Case{"0", 0}, Case{"-0", 0}, Case{"9999", 9999},
+                        Case{"10000", 0}, Case{"-1", 0}, Case{"12.0", 0}, Case{"1e1", 0},
+                        Case{"18446744073709551615", 0}, Case{"9223372036854775807", 0},
+                        Case{"-9223372036854775808", 0}, Case{"123456789012345678901234", 0},
+                        Case{"\"07\"", 7}, Case{"\"0099\"", 99}, Case{"\"12345\"", 0},
+                        Case{"\"1a\"", 0}, Case{"\"\"", 0}, Case{"\"-1\"", 0}, Case{"true", 0},
+                        Case{"null", 0}, Case{"[12]", 0}, Case{"{\"m\": 12}", 0}}) {
+    const VaultAttempt a =
+        map(201, created_with(", \"month\": " + c.json + ", \"year\": " + c.json));
+    ASSERT_EQ(a.outcome, VaultOutcome::success) << c.json;
+    EXPECT_EQ(a.card.month, c.expected) << c.json;
+    EXPECT_EQ(a.card.year, c.expected) << c.json;
+  }
+}
+
+TEST(VaultMapResult, SucceededMustBeTheBooleanFalseToCount) {
+  for (const char* value : {"0", "\"false\"", "null", "[]", "true"}) {
+    const std::string body =
+        std::string(R"({"transaction": {"succeeded": )") + value +
+        R"(, "payment_method": {"token": "t1"}}})";
+    EXPECT_EQ(map(201, body).outcome, VaultOutcome::success) << value;
+  }
+}
 
 // --- map_result: rejections -------------------------------------------------------------------
 
@@ -450,6 +597,50 @@ TEST(VaultBuildRequest, EmailIsAbsentWhenNotGiven) {
   const json body = json::parse(client.build_request(test_card(false), {}, 1s).body);
   EXPECT_FALSE(body.at("payment_method").contains("email"));
   EXPECT_TRUE(body.at("payment_method").contains("retained"));
+}
+
+// The body as build_request made it through an nlohmann DOM before it was written
+// directly: the reference for the wire bytes.
+std::string nlohmann_create_body(const PaymentMethod& card) {
+  json credit_card = {
+      {"first_name", card.first_name},
+      {"last_name", card.last_name},
+      {"number", card.card_number},
+      {"verification_value", card.cvv},
+      {"month", std::to_string(card.month)},
+      {"year", std::to_string(card.year)},
+  };
+  json payment_method = {{"credit_card", std::move(credit_card)}, {"retained", true}};
+  if (card.email) payment_method["email"] = *card.email;
+  const json body = {{"payment_method", std::move(payment_method)}};
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+TEST(VaultBuildRequest, BodyIsByteForByteWhatTheNlohmannDomWrote) {
+  FakeTransport transport;
+  VaultClient client(transport, VaultConfig{"https://v", "k", "s"});
+  const std::vector<std::string> names = {
+      "Ada", "", "O'Brien-Smith", "Zo\xC3\xAB", "\xE6\x97\xA5\xE6\x9C\xAC", "\xF0\x9F\x92\xB3",
+      "say \"hi\"", "back\\slash", std::string("tab\tnl\ncr\rnul\0end", 18), "\x7f\x01\x1f",
+      "bad\xFF\xC3(\xE2\x82", std::string(300, 'x')};
+  const std::vector<std::optional<std::string>> emails = {
+      std::nullopt, std::string("ada@example.com"), std::string(""), std::string("a\"b@c\\d")};
+  const std::vector<std::string> numbers = {kTestPan, "378282246310005", "4000056655665556123"};
+  const std::vector<std::string> cvvs = {"123", "1234", ""};
+  int checked = 0;
+  for (std::size_t i = 0; i < names.size() * names.size(); ++i) {
+    PaymentMethod card = test_card();
+    card.first_name = names[i % names.size()];
+    card.last_name = names[(i / names.size()) % names.size()];
+    card.email = emails[i % emails.size()];
+    card.card_number = numbers[i % numbers.size()];
+    card.cvv = cvvs[i % cvvs.size()];
+    card.month = 1 + static_cast<int>(i % 12);
+    card.year = i % 7 == 0 ? -5 : 1999 + static_cast<int>(i);
+    ASSERT_EQ(client.build_request(card, {}, 1s).body, nlohmann_create_body(card)) << "case " << i;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 144);
 }
 
 TEST(VaultBuildRequest, KeepsExtraHeadersButNotOnesItOwnsOrUnsafeOnes) {
