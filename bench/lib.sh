@@ -87,14 +87,23 @@ bench_sim_faults() {
 }
 
 # Starts fake-dd-agent on an OS-chosen port: AGENT_PORT, AGENT_PID (for its CPU time).
+# In --sink mode (the default here) it answers like the agent without decoding the payloads,
+# so the test double's own CPU does not crowd the service on the shared cores;
+# BENCH_AGENT_CHECK=1 makes it decode and check every span as the integration tests do.
 bench_start_agent() {
-  local log="$BENCH_RUN_DIR/fake-dd-agent.log"
-  "$BENCH_BIN/fake-dd-agent" --port 0 >"$log" 2>&1 &
+  local log="$BENCH_RUN_DIR/fake-dd-agent.log" mode=(--sink)
+  [ "${BENCH_AGENT_CHECK:-0}" = 1 ] && mode=()
+  "$BENCH_BIN/fake-dd-agent" --port 0 "${mode[@]}" >"$log" 2>&1 &
   # shellcheck disable=SC2034 # read by bench/run
   AGENT_PID=$!
   BENCH_PIDS+=("$AGENT_PID")
   AGENT_PORT=$(bench_wait_for "$log" 'listening on http://127\.0\.0\.1:[0-9]+' | sed 's/.*://') ||
     bench_die "fake-dd-agent did not start"
+}
+
+# Traces the fake agent received so far (sink mode; empty in checking mode).
+bench_agent_traces() {
+  curl -fs "http://127.0.0.1:$AGENT_PORT/test/stats" 2>/dev/null | grep -oE '"traces":[0-9]+' | cut -d: -f2
 }
 
 # A TCP port nothing listens on (nginx needs its port in its configuration).
