@@ -552,6 +552,7 @@ void write_injection(const EncodedInjection& encoded, const HeaderWriter& writer
 bool inject_context(const InjectionContext& context, const std::vector<PropagationStyle>& styles,
                     std::size_t tags_header_max_size, const HeaderWriter& writer) {
   EncodedInjection encoded;
+  encoded.headers.reserve(7);  // both styles with an origin
   encode_injection(context, styles, tags_header_max_size, encoded);
   write_injection(encoded, writer);
   return encoded.datadog_tags_fit;
