@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -116,7 +115,11 @@ struct CurlTransport::Transfer {
   std::size_t max_body = 0;
 
   CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
+  // The request's header lines for CURLOPT_HTTPHEADER, built without one allocation per
+  // line: the nodes are ours (curl_slist is a public struct libcurl only reads), each
+  // pointing into header_text. Never passed to curl_slist_free_all.
+  std::vector<curl_slist> header_nodes;
+  std::string header_text;
   HttpResponse response;
   std::size_t body_offset = 0;  // how much of request.body libcurl has read
   bool body_too_large = false;
@@ -127,7 +130,6 @@ struct CurlTransport::Transfer {
   Transfer& operator=(const Transfer&) = delete;
   ~Transfer() {
     if (easy != nullptr) curl_easy_cleanup(easy);
-    if (headers != nullptr) curl_slist_free_all(headers);
   }
 
   bool request_sent() const {
@@ -174,8 +176,9 @@ struct CurlTransport::Transfer {
     const char* colon = static_cast<const char*>(std::memchr(data, ':', n));
     if (colon == nullptr || colon == data) return n;  // blank line or not a header
     std::string name(static_cast<const char*>(data), colon);
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (char& c : name) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
     self->response.headers[name] = trim(colon + 1, end);
     return n;
   }
@@ -457,17 +460,24 @@ void CurlTransport::Loop::start_transfer(std::unique_ptr<Transfer> transfer) {
     curl_easy_setopt(easy, CURLOPT_USERAGENT, config.user_agent.c_str());
   }
 
-  std::string line;
+  // "name: value\0" for every sendable header, then "Expect:\0" (no 100-continue wait).
+  std::string& text = transfer->header_text;
+  std::vector<std::size_t> starts;
+  starts.reserve(request.headers.size() + 1);
   for (const auto& header : request.headers) {
     if (!is_sendable_header(header)) continue;  // never let a value smuggle a header in
-    line.assign(header.first).append(": ").append(header.second);
-    curl_slist* next = curl_slist_append(transfer->headers, line.c_str());
-    if (next != nullptr) transfer->headers = next;
+    starts.push_back(text.size());
+    text.append(header.first).append(": ").append(header.second).push_back('\0');
   }
-  if (curl_slist* next = curl_slist_append(transfer->headers, "Expect:")) {
-    transfer->headers = next;
+  starts.push_back(text.size());
+  text.append("Expect:").push_back('\0');
+  auto& nodes = transfer->header_nodes;
+  nodes.resize(starts.size());
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    nodes[i].data = &text[starts[i]];
+    nodes[i].next = i + 1 < nodes.size() ? &nodes[i + 1] : nullptr;
   }
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headers);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nodes.data());
 
   if (request.method == "POST") {
     // The body is streamed through a read callback with no seek callback: libcurl then
