@@ -16,7 +16,7 @@ bool is_sane_request_id(std::string_view id) {
 
 std::string choose_request_id(std::optional<std::string_view> client_id) {
   if (client_id && is_sane_request_id(*client_id)) return std::string(*client_id);
-  return secure_random_hex(16);
+  return unguessable_hex(16);
 }
 
 }  // namespace tokenizer
