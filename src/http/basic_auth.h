@@ -7,12 +7,16 @@
 // - `Authenticator` checks a header against the configured clients in constant time and
 //   returns the client id. A PBKDF2 check costs milliseconds by design, so after a
 //   successful check the authenticator remembers a SHA-256 of that user's password and
-//   later requests compare against it (constant time) instead of re-deriving. Unknown
-//   users are compared against a dummy so timing does not reveal which users exist.
+//   later requests compare against it (constant time) instead of re-deriving. Every
+//   request hashes the offered password once (SHA-256, a digest fetched once and a context
+//   per thread) and compares fixed-length digests with CRYPTO_memcmp: against the remembered
+//   digest, the digest of a plain-text password (computed at construction), or, for unknown
+//   users, a dummy, so timing reveals neither which users exist nor a password's length.
+//   The decoded credentials live in a stack buffer that is wiped before returning.
 // Thread-safe.
 #pragma once
 
-#include <map>
+#include <array>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,6 +41,8 @@ bool verify_password_hash(std::string_view password, std::string_view hash_line)
 
 class Authenticator {
  public:
+  using Digest = std::array<unsigned char, 32>;  // SHA-256
+
   explicit Authenticator(std::vector<ClientCredential> clients);
 
   // The authenticated client id, or nullopt (missing, malformed or wrong credentials).
@@ -47,8 +53,11 @@ class Authenticator {
 
  private:
   std::vector<ClientCredential> clients_;
+  std::vector<Digest> configured_digest_;  // per client: sha256(plain-text password), if any
   mutable std::mutex mu_;
-  mutable std::map<std::string, std::string> verified_digest_;  // user → sha256(password)
+  // Per client (hashed passwords): sha256 of the password that last passed PBKDF2.
+  mutable std::vector<std::optional<Digest>> verified_digest_;
+  Digest dummy_digest_;
 };
 
 }  // namespace tokenizer

@@ -58,5 +58,49 @@ TEST(Authenticator, PlainAndHashedClients) {
   EXPECT_TRUE(auth.has_plaintext_credentials());
 }
 
+TEST(ParseBasicAuthorization, AcceptsTheLongestCredentials) {
+  // 4,096 base64 characters (the limit) decode to 3,072 bytes.
+  const std::string user_password = "u:" + std::string(3070, 'p');
+  const std::string header = header_for(user_password);
+  ASSERT_EQ(header.size(), 6u + 4096u);
+  auto c = parse_basic_authorization(header);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user, "u");
+  EXPECT_EQ(c->password, std::string(3070, 'p'));
+  EXPECT_FALSE(parse_basic_authorization(header_for(user_password + "ppp")));  // 4,100 characters
+
+  Authenticator auth({ClientCredential{"u", std::string(3070, 'p'), ""}});
+  EXPECT_EQ(auth.authenticate(header), std::optional<std::string>("u"));
+}
+
+TEST(Authenticator, PlainTextPasswordsMustMatchExactly) {
+  Authenticator auth({ClientCredential{"alice", "secret", ""}});
+  for (std::string wrong : {"", "s", "secre", "secret ", "Secret", "secret\x7e", "secretsecret"}) {
+    EXPECT_FALSE(auth.authenticate(header_for("alice:" + wrong))) << wrong;
+  }
+  EXPECT_EQ(auth.authenticate(header_for("alice:secret")), std::optional<std::string>("alice"));
+  EXPECT_FALSE(auth.authenticate(header_for("Alice:secret")));  // user names are exact too
+}
+
+TEST(Authenticator, RememberedPasswordIsPerClient) {
+  Authenticator auth({ClientCredential{"alice", "", hash_password("pw-a", 1000)},
+                      ClientCredential{"bob", "", hash_password("pw-b", 1000)}});
+  EXPECT_EQ(auth.authenticate(header_for("alice:pw-a")), std::optional<std::string>("alice"));
+  EXPECT_EQ(auth.authenticate(header_for("bob:pw-b")), std::optional<std::string>("bob"));
+  // Each cached digest only ever admits its own client with its own password.
+  EXPECT_FALSE(auth.authenticate(header_for("bob:pw-a")));
+  EXPECT_FALSE(auth.authenticate(header_for("alice:pw-b")));
+  EXPECT_EQ(auth.authenticate(header_for("alice:pw-a")), std::optional<std::string>("alice"));
+  EXPECT_FALSE(auth.has_plaintext_credentials());
+}
+
+TEST(Authenticator, MalformedHeadersAreRefused) {
+  Authenticator auth({ClientCredential{"alice", "secret", ""}});
+  for (std::string bad : {"", "Basic", "Bearer abc", "Basic !!!!", "Basic YWxpY2U="}) {
+    EXPECT_FALSE(auth.authenticate(bad)) << bad;
+  }
+  EXPECT_FALSE(auth.authenticate(header_for("alice:secret\x01")));
+}
+
 }  // namespace
 }  // namespace tokenizer
