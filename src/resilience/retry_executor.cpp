@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 namespace tokenizer {
@@ -32,12 +33,47 @@ CallResult::Outcome breaker_outcome(AttemptClass cls) {
   }
 }
 
-// The state of one execute() call, shared by the attempt callback, the scheduled retry
+namespace {
+
+// The function form of execute(), as a RetryCall held inside the execution's state.
+class FunctionCall final : public RetryCall {
+ public:
+  FunctionCall(AttemptFunction attempt, std::function<void(ExecutionResult)> done,
+               ExecutionObserver observer)
+      : attempt_(std::move(attempt)), done_(std::move(done)), observer_(std::move(observer)) {}
+
+  void start_attempt(const AttemptContext& ctx, AttemptCallback report) override {
+    if (attempt_) attempt_(ctx, std::move(report));
+  }
+  void done(ExecutionResult result) override {
+    // Released once called, as the function form always did.
+    auto done = std::move(done_);
+    done_ = nullptr;
+    if (done) done(std::move(result));
+  }
+  void on_attempt(int n, AttemptClass cls, std::chrono::nanoseconds duration,
+                  std::string_view reason) override {
+    if (observer_.on_attempt) observer_.on_attempt(n, cls, duration, reason);
+  }
+  void on_retry(std::string_view reason, std::chrono::nanoseconds delay) override {
+    if (observer_.on_retry) observer_.on_retry(reason, delay);
+  }
+
+ private:
+  AttemptFunction attempt_;
+  std::function<void(ExecutionResult)> done_;
+  ExecutionObserver observer_;
+};
+
+}  // namespace
+
+// The state of one execute() call, shared by the attempt callbacks, the scheduled retry
 // and the watchdog. `mu` guards everything below it.
-struct RetryExecutor::Execution {
-  AttemptFunction attempt;
-  std::function<void(ExecutionResult)> done;
-  ExecutionObserver observer;
+struct RetryExecution {
+  RetryExecutor* executor = nullptr;
+  std::shared_ptr<RetryCall> call;      // the caller's object form, or
+  std::optional<FunctionCall> functions;  // the function form, held inline
+  RetryCall* target = nullptr;          // whichever of the two is set
   std::chrono::steady_clock::time_point deadline;
 
   std::mutex mu;
@@ -66,12 +102,27 @@ RetryExecutor::RetryExecutor(RetryExecutorConfig config, RetryPolicy policy, Bac
   config_.watchdog_grace = std::max(config_.watchdog_grace, std::chrono::milliseconds(0));
 }
 
+void AttemptCallback::operator()(AttemptReport report) const {
+  if (execution_) execution_->executor->on_report(execution_, attempt_number_, std::move(report));
+}
+
 void RetryExecutor::execute(AttemptFunction attempt, std::function<void(ExecutionResult)> done,
                             ExecutionObserver observer) {
   auto ex = std::make_shared<Execution>();
-  ex->attempt = std::move(attempt);
-  ex->done = std::move(done);
-  ex->observer = std::move(observer);
+  ex->functions.emplace(std::move(attempt), std::move(done), std::move(observer));
+  ex->target = &*ex->functions;
+  start(std::move(ex));
+}
+
+void RetryExecutor::execute(std::shared_ptr<RetryCall> call) {
+  auto ex = std::make_shared<Execution>();
+  ex->target = call.get();
+  ex->call = std::move(call);
+  start(std::move(ex));
+}
+
+void RetryExecutor::start(ExecutionPtr ex) {
+  ex->executor = this;
   ex->deadline = clock_.steady() + config_.deadline;
   start_attempt(ex, {});
 }
@@ -120,13 +171,16 @@ void RetryExecutor::start_attempt(const ExecutionPtr& ex, std::string_view reaso
     }
   }
   if (first) budget_.record_request();
-  const int n = ctx.attempt_number;
-  ex->attempt(ctx, [this, ex, n](AttemptReport report) { on_report(ex, n, std::move(report)); });
+  ex->target->start_attempt(ctx, AttemptCallback(ex, ctx.attempt_number));
 }
 
 void RetryExecutor::on_report(const ExecutionPtr& ex, int attempt_number, AttemptReport report) {
   CircuitBreaker::Permit permit;
   std::string_view reason;
+  // What the rest needs, read before the report moves into the state (no copy of it).
+  const AttemptClass cls = report.cls;
+  const std::chrono::nanoseconds duration = report.duration;
+  const std::optional<std::chrono::milliseconds> retry_after = report.retry_after;
   {
     std::lock_guard<std::mutex> lock(ex->mu);
     // A duplicate report, or one that arrives after the watchdog gave up on the attempt.
@@ -134,13 +188,12 @@ void RetryExecutor::on_report(const ExecutionPtr& ex, int attempt_number, Attemp
     ex->outstanding = false;
     permit = ex->permit;
     reason = ex->attempt_reason;
-    ex->last = report;
+    ex->last = std::move(report);
   }
-  breaker_.record(permit, CallResult{breaker_outcome(report.cls), report.duration});
-  if (ex->observer.on_attempt)
-    ex->observer.on_attempt(attempt_number, report.cls, report.duration, reason);
+  breaker_.record(permit, CallResult{breaker_outcome(cls), duration});
+  ex->target->on_attempt(attempt_number, cls, duration, reason);
 
-  const RetryDecision decision = policy_.decide(report.cls, attempt_number, report.retry_after);
+  const RetryDecision decision = policy_.decide(cls, attempt_number, retry_after);
   if (!decision.retryable) {
     finish(ex, ExecutionOutcome::completed, std::nullopt);
     return;
@@ -171,7 +224,7 @@ void RetryExecutor::on_report(const ExecutionPtr& ex, int attempt_number, Attemp
     finish(ex, ExecutionOutcome::budget_exhausted, std::nullopt);
     return;
   }
-  if (ex->observer.on_retry) ex->observer.on_retry(decision.reason, delay);
+  ex->target->on_retry(decision.reason, delay);
   const std::string_view next_reason = decision.reason;
   const auto id =
       scheduler_.schedule(delay, [this, ex, next_reason] { start_attempt(ex, next_reason); });
@@ -202,8 +255,7 @@ void RetryExecutor::on_watchdog(const ExecutionPtr& ex) {
   }
   if (had_attempt) {
     breaker_.record(permit, CallResult::failure(duration));
-    if (ex->observer.on_attempt)
-      ex->observer.on_attempt(attempt_number, AttemptClass::timeout, duration, reason);
+    ex->target->on_attempt(attempt_number, AttemptClass::timeout, duration, reason);
   }
   finish(ex, ExecutionOutcome::deadline_exceeded, std::nullopt);
 }
@@ -211,7 +263,6 @@ void RetryExecutor::on_watchdog(const ExecutionPtr& ex) {
 void RetryExecutor::finish(const ExecutionPtr& ex, ExecutionOutcome outcome,
                            std::optional<std::chrono::milliseconds> breaker_retry_after) {
   ExecutionResult result;
-  std::function<void(ExecutionResult)> done;
   Scheduler::TaskId watchdog = Scheduler::kNoTask;
   {
     std::lock_guard<std::mutex> lock(ex->mu);
@@ -227,11 +278,10 @@ void RetryExecutor::finish(const ExecutionPtr& ex, ExecutionOutcome outcome,
                result.last->cls == AttemptClass::throttled) {
       result.retry_after = result.last->retry_after;
     }
-    done = std::move(ex->done);
     watchdog = ex->watchdog;
   }
   if (watchdog != Scheduler::kNoTask) scheduler_.cancel(watchdog);
-  if (done) done(std::move(result));
+  ex->target->done(std::move(result));
 }
 
 }  // namespace tokenizer

@@ -13,6 +13,11 @@
 //       [](ExecutionResult result) { /* exactly once: answer the client */ },
 //       observer);  // optional per-request telemetry hooks
 //
+// Or, for a caller that keeps its per-request state in one object anyway (the tokenize
+// handler), that object implements RetryCall and is passed as a shared_ptr: the executor
+// then needs no std::function (no allocation) for the attempt, `done` and the hooks.
+//   executor.execute(std::shared_ptr<RetryCall>(call));
+//
 // Rules (the reasoning is in src/resilience/README.md):
 // - Deadline: `deadline` from execute(). Each attempt's timeout is min(attempt_timeout,
 //   remaining deadline). A retry is only started when at least `min_attempt_timeout` of the
@@ -73,7 +78,27 @@ struct AttemptReport {
   std::shared_ptr<void> payload;  // opaque to the executor (e.g. the parsed vault reply)
 };
 
-using AttemptCallback = std::function<void(AttemptReport)>;
+class RetryExecutor;
+struct RetryExecution;  // the state of one execute() call (retry_executor.cpp)
+
+// Reports one attempt to the executor: call it exactly once per attempt, from any thread;
+// later calls (and calls after the execution ended, e.g. after the watchdog gave up on the
+// attempt) are ignored. Copyable: a shared reference to the execution's state, so copying
+// or holding it never allocates. A default-constructed callback does nothing.
+class AttemptCallback {
+ public:
+  AttemptCallback() = default;
+  void operator()(AttemptReport report) const;
+  explicit operator bool() const { return execution_ != nullptr; }
+
+ private:
+  friend class RetryExecutor;
+  AttemptCallback(std::shared_ptr<RetryExecution> execution, int attempt_number)
+      : execution_(std::move(execution)), attempt_number_(attempt_number) {}
+  std::shared_ptr<RetryExecution> execution_;
+  int attempt_number_ = 0;
+};
+
 using AttemptFunction = std::function<void(const AttemptContext&, AttemptCallback)>;
 
 enum class ExecutionOutcome {
@@ -107,6 +132,21 @@ struct ExecutionObserver {
   std::function<void(std::string_view reason, std::chrono::nanoseconds delay)> on_retry;
 };
 
+// The caller's side of one execution as an object (see execute(std::shared_ptr<RetryCall>)).
+// The same contract as the function form: start_attempt() is the attempt function, done()
+// is `done` (called exactly once, must not block), and the two hooks are ExecutionObserver's
+// (called outside the executor's locks; must not block or throw). The executor keeps the
+// object alive until the execution's state is released.
+class RetryCall {
+ public:
+  virtual ~RetryCall() = default;
+  virtual void start_attempt(const AttemptContext& ctx, AttemptCallback report) = 0;
+  virtual void done(ExecutionResult result) = 0;
+  virtual void on_attempt(int /*attempt_number*/, AttemptClass /*cls*/,
+                          std::chrono::nanoseconds /*duration*/, std::string_view /*retry_reason*/) {}
+  virtual void on_retry(std::string_view /*reason*/, std::chrono::nanoseconds /*delay*/) {}
+};
+
 struct RetryExecutorConfig {
   std::chrono::milliseconds deadline{5000};            // --upstream-timeout-ms
   std::chrono::milliseconds attempt_timeout{2000};     // --upstream-attempt-timeout-ms
@@ -127,14 +167,18 @@ class RetryExecutor {
 
   void execute(AttemptFunction attempt, std::function<void(ExecutionResult)> done,
                ExecutionObserver observer = {});
+  // The same with the caller's side as one object (must not be null).
+  void execute(std::shared_ptr<RetryCall> call);
 
   const RetryExecutorConfig& config() const { return config_; }
   const RetryPolicy& policy() const { return policy_; }
 
  private:
-  struct Execution;
+  friend class AttemptCallback;
+  using Execution = RetryExecution;
   using ExecutionPtr = std::shared_ptr<Execution>;
 
+  void start(ExecutionPtr ex);
   void start_attempt(const ExecutionPtr& ex, std::string_view reason);
   void on_report(const ExecutionPtr& ex, int attempt_number, AttemptReport report);
   void on_watchdog(const ExecutionPtr& ex);

@@ -449,6 +449,107 @@ TEST_F(RetryExecutorTest, SchedulerRefusalStillAnswersExactlyOnce) {
   EXPECT_EQ(result().attempts, 1);
 }
 
+// The object form: the same decisions, hooks and exactly-once `done`, and the object lives
+// until the execution's state is released (also when a callback is held past the end).
+class ScriptedCall final : public RetryCall {
+ public:
+  ScriptedCall(testing::FakeClock& clock, std::vector<Step> script, int* alive)
+      : clock_(clock), script_(std::move(script)), alive_(alive) {
+    ++*alive_;
+  }
+  ~ScriptedCall() override { --*alive_; }
+
+  void start_attempt(const AttemptContext& ctx, AttemptCallback report) override {
+    contexts.push_back(ctx);
+    ASSERT_LE(contexts.size(), script_.size());
+    const Step s = script_[contexts.size() - 1];
+    if (s.hold) {
+      held.push_back(std::move(report));
+      return;
+    }
+    clock_.advance(s.duration);
+    AttemptReport r;
+    r.cls = s.cls;
+    r.retry_after = s.retry_after;
+    r.duration = s.duration;
+    r.payload = std::make_shared<int>(static_cast<int>(contexts.size()));
+    report(std::move(r));
+  }
+  void done(ExecutionResult result) override { results.push_back(std::move(result)); }
+  void on_attempt(int n, AttemptClass cls, nanoseconds, std::string_view reason) override {
+    events.push_back("attempt " + std::to_string(n) + " " + attempt_class_name(cls) + " " +
+                     std::string(reason));
+  }
+  void on_retry(std::string_view reason, nanoseconds) override {
+    events.push_back("retry " + std::string(reason));
+  }
+
+  std::vector<AttemptContext> contexts;
+  std::vector<AttemptCallback> held;
+  std::vector<ExecutionResult> results;
+  std::vector<std::string> events;
+
+ private:
+  testing::FakeClock& clock_;
+  std::vector<Step> script_;
+  int* alive_;
+};
+
+TEST_F(RetryExecutorTest, CallObjectRetriesAndAnswersOnce) {
+  int alive = 0;
+  auto call = std::make_shared<ScriptedCall>(
+      clock_, std::vector<Step>{step(AttemptClass::connect_failed), step(AttemptClass::success)},
+      &alive);
+  std::weak_ptr<ScriptedCall> weak = call;
+  ScriptedCall& c = *call;
+  executor().execute(std::shared_ptr<RetryCall>(call));
+  EXPECT_EQ(weak.use_count(), 2);  // the executor holds it while the retry is scheduled
+  while (scheduler_.pending() > 1) scheduler_.run_next();
+  ASSERT_EQ(c.results.size(), 1u);
+  EXPECT_EQ(c.results[0].outcome, ExecutionOutcome::completed);
+  EXPECT_EQ(c.results[0].attempts, 2);
+  EXPECT_EQ(payload_of(c.results[0]), 2);
+  ASSERT_EQ(c.contexts.size(), 2u);
+  EXPECT_EQ(c.contexts[1].retry_reason, "connect_failed");
+  EXPECT_EQ(c.events, (std::vector<std::string>{"attempt 1 connect_failed ", "retry connect_failed",
+                                                 "attempt 2 success connect_failed"}));
+  scheduler_.advance(seconds(10));  // the cancelled watchdog never fires
+  EXPECT_EQ(c.results.size(), 1u);
+  EXPECT_EQ(weak.use_count(), 1);  // released with the execution's state
+  call.reset();
+  EXPECT_EQ(alive, 0);
+}
+
+TEST_F(RetryExecutorTest, CallObjectHeldCallbackKeepsItAliveAndLateReportsAreIgnored) {
+  int alive = 0;
+  auto call = std::make_shared<ScriptedCall>(clock_, std::vector<Step>{[] {
+                                               Step s;
+                                               s.hold = true;
+                                               return s;
+                                             }()},
+                                             &alive);
+  std::weak_ptr<ScriptedCall> weak = call;
+  executor().execute(std::shared_ptr<RetryCall>(call));
+  scheduler_.advance(milliseconds(5500));  // deadline + grace: the watchdog ends the call
+  ASSERT_EQ(call->results.size(), 1u);
+  EXPECT_EQ(call->results[0].outcome, ExecutionOutcome::deadline_exceeded);
+  ASSERT_EQ(call->held.size(), 1u);
+  AttemptCallback late = call->held[0];
+  call->held.clear();
+  call.reset();
+  EXPECT_FALSE(weak.expired());  // the held callback keeps the state, and the object, alive
+  AttemptReport r;
+  r.cls = AttemptClass::success;
+  late(r);  // ignored: the call already answered
+  EXPECT_EQ(weak.lock()->results.size(), 1u);
+  late = AttemptCallback();
+  EXPECT_TRUE(weak.expired());
+  EXPECT_EQ(alive, 0);
+  AttemptCallback none;
+  EXPECT_FALSE(none);
+  none(AttemptReport{});  // a default callback does nothing
+}
+
 TEST(ExecutionOutcomeName, IsStable) {
   EXPECT_STREQ(execution_outcome_name(ExecutionOutcome::completed), "completed");
   EXPECT_STREQ(execution_outcome_name(ExecutionOutcome::breaker_open), "breaker_open");
