@@ -45,6 +45,22 @@ void add_header(Http::Header::Collection& h, std::string name, std::string value
   h.add(std::make_shared<ValueHeader>(std::move(name), std::move(value)));
 }
 
+// The headers every reply carries with the same value: one immutable object each, shared by
+// all replies (write() is const), instead of an allocation per reply. Never destroyed, so a
+// reply still being written while the process exits cannot outlive them.
+const std::shared_ptr<Http::Header::Header>& constant_header(const char* name, const char* value) {
+  return *new std::shared_ptr<Http::Header::Header>(std::make_shared<ValueHeader>(name, value));
+}
+const std::shared_ptr<Http::Header::Header>& cache_control_no_store() {
+  static const std::shared_ptr<Http::Header::Header>& h = constant_header("Cache-Control", "no-store");
+  return h;
+}
+const std::shared_ptr<Http::Header::Header>& content_type_options_nosniff() {
+  static const std::shared_ptr<Http::Header::Header>& h =
+      constant_header("X-Content-Type-Options", "nosniff");
+  return h;
+}
+
 class PistacheResponder final : public Responder {
  public:
   PistacheResponder(Http::ResponseWriter writer, bool keep_alive, std::string request_id)
@@ -70,9 +86,10 @@ class PistacheResponder final : public Responder {
       } else {
         writer_.setMime(Http::Mime::MediaType::fromString(r.content_type));
       }
-      add_header(h, "Cache-Control", "no-store");
-      add_header(h, "X-Content-Type-Options", "nosniff");
-      add_header(h, "X-Request-Id", request_id_);
+      h.add(cache_control_no_store());
+      h.add(content_type_options_nosniff());
+      // send() runs once (sent_), and the destructor only reads request_id_ when it did not.
+      add_header(h, "X-Request-Id", std::move(request_id_));
       for (auto& [k, v] : r.headers) add_header(h, std::move(k), std::move(v));
       // The promise is deliberately dropped: a write to a closed peer never settles it.
       writer_.send(static_cast<Http::Code>(r.status), r.body);
