@@ -2,17 +2,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "tokenization/card_brand.h"
 #include "tokenization/json_prescan.h"
-#include "tokenization/request_json.h"
 
 namespace tokenizer {
 namespace {
 
-using Json = RequestJsonValue;
-using Kind = RequestJsonValue::Kind;
+using Json = nlohmann::json;
 namespace code = field_code;
 namespace path = field_path;
 
@@ -28,7 +27,7 @@ bool all_digits(std::string_view s) {
 bool is_json_whitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 // Decodes the code point starting at s[i] and advances i. `s` must be valid UTF-8
-// (guaranteed: the pre-scan checked the body and the reader decodes escapes to UTF-8).
+// (guaranteed: the pre-scan checked the body and nlohmann decodes escapes to UTF-8).
 char32_t next_code_point(std::string_view s, std::size_t& i) {
   const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char b0 = b(i);
@@ -98,26 +97,26 @@ class Checker {
 
   // Returns the string value, or nullopt after recording `required`/`invalid_type`.
   // An empty string is reported as required.
-  std::optional<std::string_view> required_string(const Json& value, const char* field,
+  std::optional<std::string_view> required_string(const Json* value, const char* field,
                                                   const char* label) {
-    if (value.kind == Kind::absent || value.kind == Kind::null) {
+    if (value == nullptr || value->is_null()) {
       fail(field, code::kRequired, std::string(label) + " is required");
       return std::nullopt;
     }
-    if (value.kind != Kind::string) {
+    if (!value->is_string()) {
       fail(field, code::kInvalidType, std::string(label) + " must be a JSON string");
       return std::nullopt;
     }
-    const std::string_view s = value.text;
+    const std::string& s = value->get_ref<const std::string&>();
     if (s.empty()) {
       fail(field, code::kRequired, std::string(label) + " is required");
       return std::nullopt;
     }
-    return s;
+    return std::string_view(s);
   }
 
   // card_number → digits and brand.
-  bool card_number(const Json& value, std::string& digits, std::optional<CardBrand>& brand) {
+  bool card_number(const Json* value, std::string& digits, std::optional<CardBrand>& brand) {
     const char* f = path::kCardNumber;
     const auto raw = required_string(value, f, "card number");
     if (!raw) return false;
@@ -158,7 +157,7 @@ class Checker {
     return true;
   }
 
-  bool cvv(const Json& value, std::optional<CardBrand> brand, std::string& out) {
+  bool cvv(const Json* value, std::optional<CardBrand> brand, std::string& out) {
     const char* f = path::kCvv;
     const auto raw = required_string(value, f, "cvv");
     if (!raw) return false;
@@ -184,27 +183,27 @@ class Checker {
 
   // Reads an integer JSON number or a digits-only string of at most `max_digits`
   // characters (min_digits..max_digits). Records the failure and returns nullopt.
-  std::optional<long long> integer_field(const Json& value, const char* field, const char* label,
+  std::optional<long long> integer_field(const Json* value, const char* field, const char* label,
                                          std::size_t min_digits, std::size_t max_digits,
                                          const char* length_message) {
-    if (value.kind == Kind::absent || value.kind == Kind::null) {
+    if (value == nullptr || value->is_null()) {
       fail(field, code::kRequired, std::string(label) + " is required");
       return std::nullopt;
     }
-    if (value.kind == Kind::unsigned_integer) {
-      const std::uint64_t v = value.unsigned_value;
+    if (value->is_number_unsigned()) {
+      const auto v = value->get<std::uint64_t>();
       return v > 1000000000ULL ? 1000000000LL : static_cast<long long>(v);
     }
-    if (value.kind == Kind::signed_integer) {
-      const std::int64_t v = value.signed_value;
+    if (value->is_number_integer()) {
+      const auto v = value->get<std::int64_t>();
       return v < -1000000000LL ? -1000000000LL : static_cast<long long>(v);
     }
-    if (value.kind != Kind::string) {
+    if (!value->is_string()) {
       fail(field, code::kInvalidType,
            std::string(label) + " must be an integer or a string of digits");
       return std::nullopt;
     }
-    const std::string_view s = value.text;
+    const std::string& s = value->get_ref<const std::string&>();
     if (s.empty()) {
       fail(field, code::kRequired, std::string(label) + " is required");
       return std::nullopt;
@@ -222,7 +221,7 @@ class Checker {
     return v;
   }
 
-  bool month(const Json& value, int& out) {
+  bool month(const Json* value, int& out) {
     const auto v =
         integer_field(value, path::kMonth, "month", 1, 2, "month must have 1 or 2 digits");
     if (!v) return false;
@@ -234,7 +233,7 @@ class Checker {
     return true;
   }
 
-  bool year(const Json& value, int& out) {
+  bool year(const Json* value, int& out) {
     const auto v = integer_field(value, path::kYear, "year", 4, 4, "year must have 4 digits");
     if (!v) return false;
     if (*v < 1000 || *v > 9999) {
@@ -258,7 +257,7 @@ class Checker {
     }
   }
 
-  bool name(const Json& value, const char* field, const char* label, std::string& out) {
+  bool name(const Json* value, const char* field, const char* label, std::string& out) {
     const auto raw = required_string(value, field, label);
     if (!raw) return false;
     std::size_t code_points = 0;
@@ -289,14 +288,14 @@ class Checker {
     return true;
   }
 
-  bool email(const Json& value, std::optional<std::string>& out) {
+  bool email(const Json* value, std::optional<std::string>& out) {
     const char* f = path::kEmail;
-    if (value.kind == Kind::absent || value.kind == Kind::null) return true;
-    if (value.kind != Kind::string) {
+    if (value == nullptr || value->is_null()) return true;
+    if (!value->is_string()) {
       fail(f, code::kInvalidType, "email must be a JSON string");
       return false;
     }
-    const std::string_view s = value.text;
+    const std::string& s = value->get_ref<const std::string&>();
     if (s.empty()) return true;
     if (s.size() > limits_.max_email_bytes) {
       fail(f, code::kTooLong,
@@ -307,7 +306,7 @@ class Checker {
       fail(f, code::kInvalidFormat, "email is not a well-formed address");
       return false;
     }
-    out = std::string(s);
+    out = s;
     return true;
   }
 
@@ -400,6 +399,11 @@ ParseFailure failure(ParseFailureKind kind, std::string message) {
   return ParseFailure{kind, std::move(message), {}};
 }
 
+const Json* member(const Json& object, const char* key) {
+  const auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
 }  // namespace
 
 const char* parse_failure_kind_name(ParseFailureKind kind) {
@@ -433,35 +437,33 @@ ParseOutcome parse_tokenize_request(std::string_view body, const Clock& clock,
                                             std::to_string(limits.max_depth) + " levels");
   }
 
-  // One pass, no document (request_json.h); it accepts exactly what nlohmann's strict parser
-  // does. No parser diagnostics reach the client (they would quote the input).
-  RequestJson json;
-  switch (read_request_json(body, limits.max_depth, json)) {
-    case RequestJsonStatus::ok: break;
-    case RequestJsonStatus::not_json:
-      return failure(K::malformed_json, "request body is not valid JSON");
-    case RequestJsonStatus::not_an_object:
-      return failure(K::malformed_json, "request body must be a JSON object");
+  // No exceptions: a failed parse yields a "discarded" value. The parser's own error text
+  // quotes the input, so it is never used.
+  const Json document = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (document.is_discarded()) return failure(K::malformed_json, "request body is not valid JSON");
+  if (!document.is_object()) {
+    return failure(K::malformed_json, "request body must be a JSON object");
   }
 
-  if (json.payment_method.kind == Kind::absent || json.payment_method.kind == Kind::null) {
+  const Json* pm = member(document, "payment_method");
+  if (pm == nullptr || pm->is_null()) {
     return failure(K::invalid_request, "payment_method is required");
   }
-  if (json.payment_method.kind != Kind::object) {
+  if (!pm->is_object()) {
     return failure(K::invalid_request, "payment_method must be a JSON object");
   }
 
   Checker check(clock, limits);
   PaymentMethod result;
   std::optional<CardBrand> brand;
-  const bool card_ok = check.card_number(json.card_number, result.card_number, brand);
-  check.cvv(json.cvv, brand, result.cvv);
-  const bool month_ok = check.month(json.month, result.month);
-  const bool year_ok = check.year(json.year, result.year);
+  const bool card_ok = check.card_number(member(*pm, "card_number"), result.card_number, brand);
+  check.cvv(member(*pm, "cvv"), brand, result.cvv);
+  const bool month_ok = check.month(member(*pm, "month"), result.month);
+  const bool year_ok = check.year(member(*pm, "year"), result.year);
   if (month_ok && year_ok) check.expiry(result.month, result.year);
-  check.name(json.first_name, path::kFirstName, "first name", result.first_name);
-  check.name(json.last_name, path::kLastName, "last name", result.last_name);
-  check.email(json.email, result.email);
+  check.name(member(*pm, "first_name"), path::kFirstName, "first name", result.first_name);
+  check.name(member(*pm, "last_name"), path::kLastName, "last name", result.last_name);
+  check.email(member(*pm, "email"), result.email);
 
   if (check.has_errors()) {
     ParseFailure f =

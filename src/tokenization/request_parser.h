@@ -45,8 +45,7 @@
 // parser's own diagnostics (which quote the input).
 //
 // Thread-safety: a pure function of its arguments; call it from any thread.
-// Cost: one pass of a JSON reader that builds no document (request_json.h) plus the field
-// checks, about 1 µs for a typical body; no regex.
+// Cost: about the cost of one nlohmann parse of the body (a few µs); no regex.
 #pragma once
 
 #include <cstddef>
