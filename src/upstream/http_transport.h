@@ -8,7 +8,7 @@
 // - Thread-safe: send() may be called from any thread.
 // - After `shutdown()` returns, no callback runs any more; requests still queued or in
 //   flight complete with TransportError::Kind::cancelled before shutdown() returns.
-// The production implementation is CurlTransport (libcurl multi on one thread); tests use
+// The production implementation is CurlTransport (libcurl multi on N event-loop threads); tests use
 // tests/fakes/fake_transport.h.
 #pragma once
 
