@@ -1,18 +1,13 @@
 // Micro-benchmarks of what the service writes and reads per request besides the client's
 // body: the success reply (map_execution), an error reply (make_error), the vault create
-// request (VaultClient::build_request), the vault's 201 reply (map_result), and the copy of
-// the request's headers out of Pistache (server.cpp's copy_request).
-#include <algorithm>
-#include <cctype>
+// request (VaultClient::build_request) and the vault's 201 reply (map_result).
 #include <chrono>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
-#include <pistache/http_headers.h>
 
 #include "common/clock.h"
 #include "http/api_error.h"
@@ -115,76 +110,6 @@ void BM_VaultReply_Parse(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_VaultReply_Parse);
-
-// --- Request headers: copy_request ------------------------------------------------------------
-// copy_request is file-local in src/http/server.cpp, so its loop over Pistache's typed headers
-// is reproduced here (keep them alike), beside the stream-per-header form it replaced. The
-// headers: what a tokenize request through wrk carries, plus the usual client extras.
-
-Pistache::Http::Header::Collection typed_request_headers() {
-  const std::pair<const char*, const char*> headers[] = {
-      {"Host", "127.0.0.1:8080"},
-      {"User-Agent", "curl/7.88.1"},
-      {"Accept", "application/json"},
-      {"Accept-Encoding", "gzip"},
-      {"Authorization", "Basic ZGVtby1rZXk6ZGVtby1zZWNyZXQ="},
-      {"Content-Type", "application/json"},
-      {"Content-Length", "187"},
-      {"Connection", "keep-alive"}};
-  Pistache::Http::Header::Collection collection;
-  for (const auto& [name, value] : headers) {
-    std::shared_ptr<Pistache::Http::Header::Header> header =
-        Pistache::Http::Header::Registry::instance().makeHeader(name);
-    header->parse(value);
-    collection.add(header);
-  }
-  return collection;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-void BM_RequestHeaders_StreamPerHeader(benchmark::State& state) {
-  const auto collection = typed_request_headers();
-  for (auto _ : state) {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& h : collection.list()) {
-      std::ostringstream os;
-      h->write(os);
-      out.emplace_back(lower(h->name()), os.str());
-    }
-    benchmark::DoNotOptimize(out);
-  }
-}
-BENCHMARK(BM_RequestHeaders_StreamPerHeader);
-
-void BM_RequestHeaders_OneStream(benchmark::State& state) {
-  const auto collection = typed_request_headers();
-  for (auto _ : state) {
-    std::vector<std::pair<std::string, std::string>> out;
-    const auto typed = collection.list();
-    out.reserve(typed.size());
-    std::ostringstream os;
-    const std::ios_base::fmtflags default_flags = os.flags();
-    const std::streamsize default_precision = os.precision();
-    const char default_fill = os.fill();
-    for (const auto& h : typed) {
-      os.str(std::string());
-      os.clear();
-      os.flags(default_flags);
-      os.precision(default_precision);
-      os.fill(default_fill);
-      os.width(0);
-      h->write(os);
-      out.emplace_back(lower(h->name()), os.str());
-    }
-    benchmark::DoNotOptimize(out);
-  }
-}
-BENCHMARK(BM_RequestHeaders_OneStream);
 
 }  // namespace
 }  // namespace tokenizer
