@@ -208,6 +208,31 @@ INSTANTIATE_TEST_SUITE_P(
                      VaultOutcome::bad_response}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// RapidJSON scans strings 16 bytes at a time (SSE2): every string length and position of an
+// escape relative to a 16-byte boundary must give the same result as a byte-by-byte scan.
+// Under ASan (scripts/test's sanitizer pass) this also catches a scan reading past the text.
+TEST(VaultMapResult, StringsOfEveryLengthAndEscapeOffsetParseExactly) {
+  for (std::size_t n = 1; n <= 48; ++n) {
+    const std::string token(n, 'T');
+    const VaultAttempt last = map(201, R"({"transaction":{"payment_method":{"token":")" + token +
+                                           R"("}}})");
+    ASSERT_EQ(last.outcome, VaultOutcome::success) << n << ": " << last.detail;
+    EXPECT_EQ(last.token, token) << n;
+
+    // An escape n bytes in: the text after it is copied back over the escape's bytes
+    // (in situ), at every offset from a 16-byte boundary.
+    const VaultAttempt escaped = map(
+        201, created_with(", \"token\": \"" + token + "\\u0041" + std::string(40, 'U') + "\""));
+    ASSERT_EQ(escaped.outcome, VaultOutcome::success) << n << ": " << escaped.detail;
+    EXPECT_EQ(escaped.token, token + "A" + std::string(40, 'U')) << n;
+
+    // A raw line break n bytes into a string is still refused.
+    EXPECT_EQ(map(201, created_with(", \"x\": \"" + std::string(n, 'a') + "\n\"")).outcome,
+              VaultOutcome::bad_response)
+        << n;
+  }
+}
+
 TEST(VaultMapResult, TokenThatLooksLikeANumberSurvivesTheRewriteOfHugeExponents) {
   // 0e400 outside the string makes the parser take its second path; the string is untouched.
   const VaultAttempt a = map(201, R"({"transaction": {"payment_method": {"token": "1e400x",
