@@ -310,6 +310,44 @@ TEST(CurlTransport, AReusedHandleCarriesNothingOfThePreviousRequest) {
   EXPECT_EQ(server.connections_accepted(), 1u);  // and the connection was reused
 }
 
+// POST handles are reused without curl_easy_reset: each POST must still carry exactly its
+// own headers, body and length, and a POST after another method must still be a POST.
+TEST(CurlTransport, ReusedPostHandlesCarryOnlyTheirOwnHeadersAndBody) {
+  LoopbackServer server(reply(201, "{}"));
+  CurlTransport transport(CurlTransportConfig{});
+  HttpRequest first = post(server.url());
+  first.headers.emplace_back("X-First-Only", "1");
+  ASSERT_TRUE(send_and_wait(transport, first).response.has_value());
+  HttpRequest second = post(server.url("/second"));
+  second.body = R"({"second":true,"longer":"than the first"})";
+  ASSERT_TRUE(send_and_wait(transport, second).response.has_value());
+  HttpRequest get;
+  get.method = "GET";
+  get.url = server.url();
+  ASSERT_TRUE(send_and_wait(transport, get).response.has_value());
+  HttpRequest third = post(server.url("/third"));
+  third.body = "{}";
+  ASSERT_TRUE(send_and_wait(transport, third).response.has_value());
+
+  const auto heads = server.heads();
+  const auto bodies = server.bodies();
+  ASSERT_EQ(heads.size(), 4u);
+  EXPECT_NE(heads[0].find("X-First-Only: 1"), std::string::npos) << heads[0];
+  EXPECT_EQ(heads[1].rfind("POST /second ", 0), 0u) << heads[1];
+  EXPECT_EQ(heads[1].find("X-First-Only"), std::string::npos) << heads[1];
+  EXPECT_NE(heads[1].find("Content-Length: " + std::to_string(second.body.size())),
+            std::string::npos)
+      << heads[1];
+  EXPECT_EQ(heads[2].rfind("GET ", 0), 0u) << heads[2];
+  EXPECT_EQ(heads[3].rfind("POST /third ", 0), 0u) << heads[3];
+  EXPECT_NE(heads[3].find("Content-Length: 2"), std::string::npos) << heads[3];
+  EXPECT_EQ(heads[3].find("X-First-Only"), std::string::npos) << heads[3];
+  ASSERT_GE(bodies.size(), 3u);
+  EXPECT_EQ(bodies.at(1), second.body);
+  EXPECT_EQ(bodies.back(), "{}");
+  EXPECT_EQ(server.connections_accepted(), 1u);
+}
+
 TEST(CurlTransport, NonTlsPeerOnHttpsIsTlsErrorAndNotSent) {
   LoopbackServer server(mode(LoopbackServer::Mode::garbage_on_connect));
   CurlTransport transport(CurlTransportConfig{});
