@@ -90,8 +90,8 @@ TransportError classify(CURLcode code, bool request_sent, const char* detail) {
       error.kind = Kind::reset;
       break;
     case CURLE_SEND_FAIL_REWIND:
-      // A reused connection died after (part of) the body was sent; libcurl wanted to send
-      // it again on a new connection and we refused (see body_reader). It may have arrived.
+      // A reused connection died after (part of) the body was sent and libcurl could not
+      // rewind the body to send it again. It may have arrived.
       error.kind = Kind::reset;
       error.request_sent = true;
       break;
@@ -123,7 +123,7 @@ struct CurlTransport::Transfer {
   std::vector<curl_slist> header_nodes;
   std::string header_text;
   HttpResponse response;
-  std::size_t body_offset = 0;  // how much of request.body libcurl has read
+  int sends = 0;  // how many times libcurl was about to send the request (prereq_once)
   bool body_too_large = false;
   char error_buffer[CURL_ERROR_SIZE] = {};
 
@@ -147,13 +147,14 @@ struct CurlTransport::Transfer {
     return n > 0 ? static_cast<std::uint64_t>(n) : 0;
   }
 
-  static size_t read_body(char* out, size_t size, size_t count, void* user) {
+  // CURLOPT_PREREQFUNCTION: libcurl calls it each time it is about to send the request,
+  // including when it would silently send it again on a new connection because a reused
+  // one died before any reply (PLATFORM-NOTES.md). A vault create must reach the vault at
+  // most once per attempt, so the second call aborts the transfer; whether to retry is the
+  // retry policy's decision (the error says the request may have been sent).
+  static int prereq_once(void* user, char*, char*, int, int) {
     auto* t = static_cast<Transfer*>(user);
-    const std::size_t left = t->request.body.size() - t->body_offset;
-    const std::size_t n = std::min(left, size * count);
-    std::memcpy(out, t->request.body.data() + t->body_offset, n);
-    t->body_offset += n;
-    return n;
+    return ++t->sends == 1 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
   }
 
   static size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -199,7 +200,7 @@ class CurlTransport::Loop {
       throw std::runtime_error("curl event loop: cannot create multi handle, epoll or eventfd");
     }
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = EPOLLIN | EPOLLET;
     ev.data.fd = wake_fd_;
     if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
       release();
@@ -232,11 +233,15 @@ class CurlTransport::Loop {
   // Queues `transfer` and returns true, or leaves it untouched and returns false once the
   // loop has stopped accepting.
   bool try_submit(std::unique_ptr<Transfer>& transfer) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!accepting_) return false;
-    const bool was_empty = queue_.empty();
-    queue_.push_back(std::move(transfer));
-    // One wake-up per batch: a non-empty queue already has one pending.
+    bool was_empty = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!accepting_) return false;
+      was_empty = queue_.empty();
+      queue_.push_back(std::move(transfer));
+    }
+    // One wake-up per batch: a non-empty queue already has one pending. Written after the
+    // lock is released, so the woken loop does not block on it (a futex each time).
     if (was_empty) wake();
     return true;
   }
@@ -265,33 +270,106 @@ class CurlTransport::Loop {
     epoll_fd_ = wake_fd_ = -1;
   }
 
-  void wake() {  // caller holds mutex_
+  // The eventfd is watched edge-triggered and never read: every write raises one event,
+  // which saves the loop a read() per wake-up. (The counter would need 2^64 writes to fill.)
+  void wake() {
     const std::uint64_t one = 1;
-    // EAGAIN means the counter is already non-zero: a wake-up is pending anyway.
     [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
   }
 
-  // libcurl says which sockets to watch (CURLMOPT_SOCKETFUNCTION). `socketp` is null until
-  // we assign it, i.e. for a socket not yet in the epoll set.
-  static int on_socket(CURL*, curl_socket_t s, int what, void* userp, void* socketp) {
+  // libcurl says which sockets to watch (CURLMOPT_SOCKETFUNCTION). A connection socket it
+  // stops watching (CURL_POLL_REMOVE) is usually going back to the pool for the next
+  // transfer: it stays in the epoll set, "parked", and is re-armed only when its events
+  // change, which saves two epoll_ctl calls per request. Only sockets opened and closed
+  // through on_open_socket/on_close_socket are parked, so none can be closed unseen while
+  // the table still thinks it is armed (libcurl closes its resolver's socketpair itself:
+  // those are removed from the set as before).
+  static int on_socket(CURL*, curl_socket_t s, int what, void* userp, void*) {
     auto* self = static_cast<Loop*>(userp);
+    if (s < 0) return 0;
     if (what == CURL_POLL_REMOVE) {
-      epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, s, nullptr);  // may already be closed
+      self->park(s);
       return 0;
     }
-    epoll_event ev{};
-    ev.data.fd = s;
-    if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
-    if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
-    if (socketp == nullptr) {
-      if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST) {
-        epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev);
-      }
-      curl_multi_assign(self->multi_, s, self);  // any non-null marker: "in the set"
-    } else if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT) {
-      epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, s, &ev);
-    }
+    std::uint32_t events = 0;
+    if (what & CURL_POLL_IN) events |= EPOLLIN;
+    if (what & CURL_POLL_OUT) events |= EPOLLOUT;
+    self->watch(s, events);
     return 0;
+  }
+
+  // CURLOPT_OPENSOCKETFUNCTION / CLOSESOCKETFUNCTION, set on every handle (a connection
+  // keeps the callbacks of the handle that opened it).
+  static curl_socket_t on_open_socket(void* userp, curlsocktype, curl_sockaddr* address) {
+    const int fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    if (fd < 0) return CURL_SOCKET_BAD;
+    static_cast<Loop*>(userp)->slot(fd) = kConnection;
+    return fd;
+  }
+  static int on_close_socket(void* userp, curl_socket_t s) {
+    static_cast<Loop*>(userp)->forget(s);
+    return close(s);
+  }
+
+  // Per descriptor: its events in the epoll set (EPOLLIN/EPOLLOUT) and these flags.
+  static constexpr std::uint32_t kInSet = 1u << 29;       // in the epoll set
+  static constexpr std::uint32_t kParked = 1u << 30;      // in the set, libcurl not watching
+  static constexpr std::uint32_t kConnection = 1u << 31;  // opened by on_open_socket
+
+  std::uint32_t& slot(int fd) {
+    if (static_cast<std::size_t>(fd) >= sockets_.size()) sockets_.resize(fd + 64, 0);
+    return sockets_[fd];
+  }
+
+  bool parked(int fd) const {
+    return fd >= 0 && static_cast<std::size_t>(fd) < sockets_.size() && (sockets_[fd] & kParked);
+  }
+
+  void watch(int fd, std::uint32_t events) {
+    std::uint32_t& state = slot(fd);
+    const std::uint32_t armed = state & (kInSet | EPOLLIN | EPOLLOUT);
+    if (armed == (events | kInSet)) {  // already armed exactly so (a parked connection)
+      state &= ~kParked;
+      return;
+    }
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    int op = (state & kInSet) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(epoll_fd_, op, fd, &ev) != 0) {
+      op = errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+      epoll_ctl(epoll_fd_, op, fd, &ev);
+    }
+    state = (state & kConnection) | events | kInSet;
+  }
+
+  // libcurl no longer watches `fd`. A connection is parked readable-only (watched for
+  // writing it would wake the loop at once); anything else leaves the set.
+  void park(int fd) {
+    std::uint32_t& state = slot(fd);
+    if (!(state & kInSet)) return;
+    if (!(state & kConnection)) {
+      unwatch(fd);
+      return;
+    }
+    if (state & EPOLLOUT) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = fd;
+      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+      state = kConnection | kInSet | EPOLLIN;
+    }
+    state |= kParked;
+  }
+
+  void unwatch(int fd) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);  // may already be closed
+    std::uint32_t& state = slot(fd);
+    state &= kConnection;
+  }
+
+  void forget(int fd) {
+    if (fd >= 0 && static_cast<std::size_t>(fd) < sockets_.size()) sockets_[fd] = 0;
   }
 
   void run() {
@@ -327,9 +405,12 @@ class CurlTransport::Loop {
         const int n = epoll_wait(epoll_fd_, events, 64, wait_ms);
         for (int i = 0; i < n; ++i) {
           const int fd = events[i].data.fd;
-          if (fd == wake_fd_) {
-            std::uint64_t count = 0;
-            [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, sizeof count);
+          if (fd == wake_fd_) continue;  // the queue is read at the top of the loop
+          if (parked(fd)) {
+            // An idle pooled connection became readable: the vault closed it (or sent
+            // something unasked). libcurl notices when it next checks the connection; stop
+            // watching it so that a level-triggered event does not fire again and again.
+            unwatch(fd);
             continue;
           }
           int mask = 0;
@@ -410,7 +491,8 @@ class CurlTransport::Loop {
       curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
       curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, nullptr);
       curl_easy_setopt(easy, CURLOPT_PRIVATE, nullptr);
-      curl_easy_setopt(easy, CURLOPT_READDATA, nullptr);
+      curl_easy_setopt(easy, CURLOPT_PREREQDATA, nullptr);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, nullptr);
       curl_easy_setopt(easy, CURLOPT_WRITEDATA, nullptr);
       curl_easy_setopt(easy, CURLOPT_HEADERDATA, nullptr);
       spare_post_.push_back(easy);
@@ -439,6 +521,7 @@ class CurlTransport::Loop {
   std::unordered_map<Transfer*, std::unique_ptr<Transfer>> active_;  // loop thread only
   std::vector<CURL*> spare_;       // reset handles; loop thread only
   std::vector<CURL*> spare_post_;  // handles configured by a POST; loop thread only
+  std::vector<std::uint32_t> sockets_;  // by descriptor: see kInSet/kParked; loop thread only
 
   std::mutex join_mutex_;  // serialises joiners
   std::thread thread_;
@@ -447,6 +530,7 @@ class CurlTransport::Loop {
 namespace {
 
 // The options every transfer of this transport gets, whatever its method and target.
+// (The socket callbacks are set by the loop, which owns the epoll set.)
 void set_constant_options(CURL* easy, const CurlTransportConfig& config) {
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
@@ -496,7 +580,13 @@ void CurlTransport::Loop::start_transfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-  if (!configured) set_constant_options(easy, config);
+  if (!configured) {
+    set_constant_options(easy, config);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &Loop::on_open_socket);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &Loop::on_close_socket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
+  }
 
 
   // "name: value\0" for every sendable header, then "Expect:\0" (no 100-continue wait).
@@ -519,17 +609,17 @@ void CurlTransport::Loop::start_transfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nodes.data());
 
   if (post) {
-    // The body is streamed through a read callback with no seek callback: libcurl then
-    // cannot rewind it, so it never silently resends a POST on a fresh connection when a
-    // reused one dies (it would with CURLOPT_POSTFIELDS). A vault create must reach the
-    // vault at most once per attempt; whether to retry is the retry policy's decision.
+    // CURLOPT_POSTFIELDS: libcurl sends a small body in the same write as the headers (one
+    // sendto and one TCP segment instead of two). It would also silently send the POST
+    // again when a reused connection dies; prereq_once refuses that second send.
     if (!configured) {
       curl_easy_setopt(easy, CURLOPT_POST, 1L);
-      curl_easy_setopt(easy, CURLOPT_READFUNCTION, &Transfer::read_body);
+      curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &Transfer::prereq_once);
     }
+    curl_easy_setopt(easy, CURLOPT_PREREQDATA, transfer.get());
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
-    curl_easy_setopt(easy, CURLOPT_READDATA, transfer.get());
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
   } else if (request.method == "GET") {
     curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
   } else {
@@ -585,6 +675,12 @@ void CurlTransport::Loop::finish_transfer(Transfer* key, CURLcode code) {
     result.error.kind = TransportError::Kind::other;
     result.error.request_sent = transfer->request_sent();
     result.error.message = "reply carried no HTTP status";
+  } else if (code == CURLE_ABORTED_BY_CALLBACK && transfer->sends > 1) {
+    // prereq_once refused a second send: the connection died after the request went out.
+    result.error.kind = TransportError::Kind::reset;
+    result.error.request_sent = true;
+    result.error.message =
+        "curl: the reused connection died before a reply; the request was not sent again";
   } else {
     result.error = classify(code, transfer->request_sent(), transfer->error_buffer);
   }

@@ -39,6 +39,9 @@ class LoopbackServer {
     close_after_request,  // read one full request, then close without a reply
     never_answer,         // read requests, never reply; close only when the client does
     garbage_on_connect,   // write non-HTTP, non-TLS bytes right after accept, then close
+    // answer the first request of each connection (keep-alive), then read the second and
+    // close without a reply: a kept-alive connection that dies once the request went out
+    close_second_request,
   };
   struct Options {
     Mode mode = Mode::reply;
@@ -193,7 +196,7 @@ class LoopbackServer {
     }
     std::string buffer;
     char chunk[16384];
-    for (;;) {
+    for (int served = 0;; ++served) {
       // Read one request: head up to CRLFCRLF, then Content-Length bytes of body.
       std::size_t head_end;
       while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
@@ -220,6 +223,9 @@ class LoopbackServer {
       switch (options_.mode) {
         case Mode::close_after_request:
           return;
+        case Mode::close_second_request:
+          if (served >= 1) return;
+          break;
         case Mode::never_answer:
           park(conn.fd);
           return;

@@ -348,6 +348,27 @@ TEST(CurlTransport, ReusedPostHandlesCarryOnlyTheirOwnHeadersAndBody) {
   EXPECT_EQ(server.connections_accepted(), 1u);
 }
 
+// libcurl 7.88 silently sends a POST again on a new connection when a reused one dies
+// before any reply (PLATFORM-NOTES.md): the vault would create the card twice. The transfer
+// must instead fail as a reset that may have been sent, and the POST arrive once.
+TEST(CurlTransport, APostOnAReusedConnectionThatDiesIsNotSentAgain) {
+  LoopbackServer server(mode(LoopbackServer::Mode::close_second_request));
+  CurlTransport transport(CurlTransportConfig{});
+  const HttpResult first = send_and_wait(transport, post(server.url()));
+  ASSERT_TRUE(first.response.has_value()) << first.error.message;
+
+  const HttpResult second = send_and_wait(transport, post(server.url("/second")));
+  ASSERT_FALSE(second.response.has_value());
+  EXPECT_EQ(second.error.kind, TransportError::Kind::reset) << second.error.message;
+  EXPECT_TRUE(second.error.request_sent);
+  // (libcurl may already have opened the new connection it wanted to resend on.)
+  EXPECT_EQ(server.heads().size(), 2u) << "the POST reached the server more than once";
+
+  // The transport carries on: the next POST opens a new connection.
+  const HttpResult third = send_and_wait(transport, post(server.url()));
+  ASSERT_TRUE(third.response.has_value()) << third.error.message;
+}
+
 TEST(CurlTransport, NonTlsPeerOnHttpsIsTlsErrorAndNotSent) {
   LoopbackServer server(mode(LoopbackServer::Mode::garbage_on_connect));
   CurlTransport transport(CurlTransportConfig{});
