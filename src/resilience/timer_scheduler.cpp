@@ -16,9 +16,9 @@ Scheduler::TaskId TimerScheduler::schedule(std::chrono::nanoseconds delay, Task 
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return kNoTask;
     id = next_id_++;
-    auto it = tasks_.emplace(Key{due, id}, std::move(task)).first;
+    tasks_.emplace(Key{due, id}, std::move(task));
     due_.emplace(id, due);
-    earliest = it == tasks_.begin();
+    earliest = due < wake_at_;
   }
   if (earliest) cv_.notify_one();
   return id;
@@ -61,14 +61,13 @@ std::size_t TimerScheduler::pending() const {
 void TimerScheduler::run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
-    if (tasks_.empty()) {
-      cv_.wait(lock);
-      continue;
-    }
     auto it = tasks_.begin();
     const TimePoint now = clock_.steady();
-    if (it->first.first > now) {
-      cv_.wait_for(lock, it->first.first - now);
+    if (it == tasks_.end() || it->first.first > now) {
+      wake_at_ = now + kIdleWake;
+      if (it != tasks_.end()) wake_at_ = std::min(wake_at_, it->first.first);
+      cv_.wait_for(lock, wake_at_ - now);
+      wake_at_ = TimePoint::min();  // re-checks the tasks before it waits again
       continue;
     }
     Task task = std::move(it->second);

@@ -42,6 +42,25 @@ TEST(TimerScheduler, TasksMayScheduleTasks) {
   EXPECT_EQ(f.get(), 2);
 }
 
+// A task due after the idle thread's own wake-up is scheduled without notifying it; it
+// must still run, and a task due sooner that arrives afterwards must still run first.
+TEST(TimerScheduler, TasksDueBeyondTheIdleWakeStillRunAndDoNotDelayEarlierOnes) {
+  TimerScheduler scheduler;
+  std::mutex mu;
+  std::vector<int> order;
+  std::promise<void> both_ran;
+  auto add = [&](int label) {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(label);
+    if (order.size() == 2) both_ran.set_value();
+  };
+  scheduler.schedule(milliseconds(700), [&] { add(700); });
+  scheduler.schedule(milliseconds(5), [&] { add(5); });
+  ASSERT_EQ(both_ran.get_future().wait_for(kGenerous), std::future_status::ready);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(order, (std::vector<int>{5, 700}));
+}
+
 TEST(TimerScheduler, CancelRemovesAPendingTask) {
   TimerScheduler scheduler;
   auto sentinel = std::make_shared<int>(1);
