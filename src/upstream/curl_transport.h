@@ -15,8 +15,10 @@
 // a wake-up costs work proportional to the sockets that are ready, not to every transfer in
 // flight. Each `done` is called exactly once, on the loop thread of its transfer, with the
 // response or a classified TransportError. Connections to the vault are reused across
-// requests (HTTP/1.1 keep-alive; HTTP/1.1 is pinned, no HTTP/2 multiplexing), and finished
-// easy handles are reset and reused.
+// requests (HTTP/1.1 keep-alive; HTTP/1.1 is pinned, no HTTP/2 multiplexing); an idle pooled
+// connection stays in the epoll set (re-armed only when its events change). Finished easy
+// handles are reused: a POST handle keeps its options for the next POST, any other is reset.
+// A POST body goes with CURLOPT_POSTFIELDS, written together with the headers.
 //
 // Several loops: the completion work (parsing the vault reply, the retry executor, building
 // and writing the client's reply, metrics, spans) runs on the loop thread, so one loop is a
@@ -37,13 +39,12 @@
 // - other: anything else (malformed URL, unsupported protocol, response over
 //   max_response_bytes, a reply that is not HTTP); request_sent as measured.
 //
-// Caveat (libcurl 7.88, no option disables it): when a REUSED keep-alive connection turns out
-// to be dead before any reply byte arrives, libcurl silently re-sends the request once on a
-// new connection, so a create can reach the vault twice. Mitigation: idle connections are
-// retired after `max_connection_age` (CURLOPT_MAXAGE_CONN), which must stay below the
-// vault's idle timeout so that the vault never closes a connection we are about to reuse.
-// The retry policy must still treat a reply-less failure after `request_sent` as "may have
-// been stored".
+// At most once (libcurl 7.88, no option disables this): when a REUSED keep-alive connection
+// turns out to be dead before any reply byte arrives, libcurl wants to send the request again
+// on a new connection, so a create could reach the vault twice. A CURLOPT_PREREQFUNCTION lets
+// each transfer send once; the refused second send ends the transfer as `reset` with
+// request_sent = true. Idle connections are also retired after `max_connection_age`
+// (CURLOPT_MAXAGE_CONN), which should stay below the vault's idle timeout, to keep it rare.
 //
 // Thread-safety: send(), in_flight(), connections_opened() and shutdown() may be called from
 // any thread. Do not call shutdown() from inside a `done` callback (it cannot join its own
