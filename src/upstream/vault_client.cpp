@@ -2,28 +2,18 @@
 #include "upstream/vault_client.h"
 
 #include "common/json_writer.h"
-#include "tokenization/json_prescan.h"
+#include "tokenization/json_tree.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
-// x86-64 always has SSE2: RapidJSON then scans strings and whitespace 16 bytes at a time
-// with aligned loads, which may read up to 15 bytes past the text; parse_buffer() pads the
-// buffer with NULs so that those reads stay inside it.
-#if defined(__SSE2__) && !defined(RAPIDJSON_SSE2)
-#define RAPIDJSON_SSE2
-#endif
-#include <rapidjson/reader.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <ctime>
-#include <initializer_list>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
 namespace tokenizer {
@@ -68,321 +58,36 @@ std::string base64(const std::string& in) {
   return out;
 }
 
-// --- Vault replies: RapidJSON, read exactly as the nlohmann parser it replaced read them ---
-//
-// RapidJSON's SAX reader feeds JsonTree, a small read-only DOM with just what the lookups
-// below need. It parses in situ (strings are decoded inside a copy of the body and point
-// into it), so the reader never uses its own stack. Not rapidjson::Document: in RapidJSON
-// 1.1 the first push onto an empty Document or reader stack does arithmetic on a null
-// pointer, which clang's UBSan (the fuzz build) stops on.
-//
-// RapidJSON accepts and refuses a few documents differently from nlohmann; each difference
-// is undone here, so that a reply counts as JSON exactly when it did before (checked by
-// differential fuzzing against the old code):
-// - nlohmann skipped one leading UTF-8 byte order mark: skipped here too;
-// - a \uDC00..\uDFFF escape with no high surrogate before it: nlohmann refused it,
-//   RapidJSON 1.1 decodes it to bytes that are not UTF-8; refused here (string());
-// - a number that overflows a double: nlohmann refused it, RapidJSON refuses some
-//   (kParseErrorNumberTooBig) but reads others as infinity; refused here (RawNumber());
-// - a finite number RapidJSON calls too big ("0e400", 309 digits just under DBL_MAX):
-//   nlohmann read it as a float; see without_floats().
-// Numbers arrive as text (kParseNumbersAsStringsFlag): integers that fit int64 are kept,
-// as nlohmann kept them; no lookup reads any other number.
+// --- Vault replies: read from a JsonTree (tokenization/json_tree.h), which accepts and types
+// a reply exactly as the nlohmann parser it replaced did (checked by differential fuzzing).
 
-// No kParseValidateEncodingFlag: parse() runs prescan_json first, which refuses any text that
-// is not well-formed UTF-8 (RFC 3629), so RapidJSON's own per-character validation only
-// repeated it (about half of the parse's instructions, measured with callgrind).
-// NUL bytes after the text being parsed; more than a 16-byte SIMD load can overrun.
-constexpr std::size_t kSimdPadding = 16;
-
-constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag |
-                                 rapidjson::kParseNumbersAsStringsFlag;
-
-// Whether the text of a JSON number (grammar already checked) that does not fit a double
-// is too large for one; otherwise it is too close to 0 (nlohmann read those as 0).
-bool overflows_double(std::string_view number) {
-  const std::size_t e = number.find_first_of("eE");
-  const std::string_view mantissa = number.substr(0, e);
-  long long exponent = 0;
-  if (e != std::string_view::npos) {
-    std::size_t i = e + 1;
-    const bool negative = number[i] == '-';
-    if (number[i] == '-' || number[i] == '+') ++i;
-    for (; i < number.size(); ++i) {
-      exponent = std::min(exponent * 10 + (number[i] - '0'), 1'000'000'000LL);
-    }
-    if (negative) exponent = -exponent;
-  }
-  const std::size_t point = std::min(mantissa.find('.'), mantissa.size());
-  const std::size_t first = mantissa.find_first_of("123456789");
-  if (first == std::string_view::npos) return false;  // zero
-  // The power of ten of the first significant digit.
-  const long long position = first < point ? static_cast<long long>(point - first) - 1
-                                           : -static_cast<long long>(first - point);
-  return position + exponent > 0;
+// False when `body` is not JSON (as nlohmann decided), is not UTF-8 or nests deeper than
+// kMaxJsonDepth.
+bool parse_reply(JsonTree& doc, const std::string& body) {
+  return doc.parse(body, kMaxJsonDepth) == JsonParseResult::ok;
 }
 
-// Whether the text of a JSON number is finite as a double (nlohmann refused the others).
-bool is_finite_number(std::string_view number) {
-  double value = 0;
-  const auto r = std::from_chars(number.data(), number.data() + number.size(), value);
-  return r.ec != std::errc::result_out_of_range || !overflows_double(number);
+std::string string_member(const JsonTree& doc, const JsonNode& object, const char* name) {
+  const JsonNode* value = doc.member(object, name);
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
 }
 
-// Whether `t` is a number by the JSON grammar: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?
-bool is_json_number(std::string_view t) {
-  std::size_t i = 0;
-  const auto digits = [&] {
-    const std::size_t start = i;
-    while (i < t.size() && is_digit(t[i])) ++i;
-    return i > start;
-  };
-  if (i < t.size() && t[i] == '-') ++i;
-  if (i < t.size() && t[i] == '0') {
-    ++i;
-  } else if (i >= t.size() || t[i] < '1' || t[i] > '9' || !digits()) {
-    return false;
+// An int given as a JSON number or a numeric string (the vault uses both); 0 otherwise.
+int int_member(const JsonTree& doc, const JsonNode& object, const char* name) {
+  const JsonNode* value = doc.member(object, name);
+  if (value == nullptr) return 0;
+  if (value->is_number_unsigned()) {
+    return value->as_unsigned() <= 9999 ? static_cast<int>(value->as_unsigned()) : 0;
   }
-  if (i < t.size() && t[i] == '.') {
-    ++i;
-    if (!digits()) return false;
+  if (value->is_string()) {
+    const std::string_view s = value->as_string();
+    if (s.empty() || s.size() > 4 || !std::all_of(s.begin(), s.end(), is_digit)) return 0;
+    int v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
   }
-  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
-    ++i;
-    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
-    if (!digits()) return false;
-  }
-  return i == t.size();
+  return 0;  // negative integers (and "-0": 0 either way), floats and the rest
 }
-
-// For the rare reply RapidJSON refuses with kParseErrorNumberTooBig: a copy of `text` in
-// which every finite number other than an integer of at most 19 digits (a float to
-// nlohmann, or an integer no lookup accepts) is replaced by a 0 of the same length. Numbers
-// that overflow a double stay, for the parser to refuse as nlohmann did.
-std::string without_floats(std::string_view text) {
-  std::string out(text);
-  bool in_string = false;
-  bool escaped = false;
-  std::size_t i = 0;
-  while (i < out.size()) {
-    const char c = out[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      ++i;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    if (c != '-' && !is_digit(c)) {
-      ++i;
-      continue;
-    }
-    const std::size_t end = std::min(out.find_first_not_of("0123456789+-.eE", i), out.size());
-    const std::string_view number(out.data() + i, end - i);
-    const bool short_integer =
-        number.find_first_of(".eE") == std::string_view::npos && number.size() <= 19;
-    if (!short_integer && is_json_number(number) && is_finite_number(number)) {
-      out.replace(i, end - i, end - i, ' ');
-      out[i] = '0';
-    }
-    i = end;
-  }
-  return out;
-}
-
-// One value of a JsonTree.
-struct JsonNode {
-  enum class Type : std::uint8_t { null, boolean, integer, other_number, string, array, object };
-  Type type = Type::null;
-  // string: length; array: elements; object: members.
-  std::uint32_t size = 0;
-  union {
-    std::int64_t integer;  // integer (fits int64); boolean: 0 or 1
-    const char* text;      // string, inside the tree's buffer
-    std::uint32_t first;   // array: first element; object: first key (keys and values
-                           // alternate), both indexes into the tree's finished nodes
-  };
-  JsonNode() : integer(0) {}
-};
-
-// A parsed reply: a read-only DOM with the lookups map_result makes. Built from RapidJSON's
-// SAX events (this class is the handler); the values of a container are contiguous.
-class JsonTree {
- public:
-  JsonTree() = default;
-  JsonTree(const JsonTree&) = delete;
-  JsonTree& operator=(const JsonTree&) = delete;
-
-  // False when `body` is not JSON (as nlohmann decided), is not UTF-8 or nests deeper than
-  // kMaxJsonDepth.
-  bool parse(const std::string& body) {
-    // Depth is checked before parsing: RapidJSON's parser recurses once per level.
-    if (body.empty() || prescan_json(body, kMaxJsonDepth) != JsonPrescanResult::ok) {
-      return false;
-    }
-    std::string_view text(body);
-    if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.remove_prefix(3);
-    buffer_.reserve(text.size() + kSimdPadding);
-    buffer_.assign(text.data(), text.size());
-    rapidjson::ParseErrorCode error = parse_buffer();
-    if (error == rapidjson::kParseErrorNumberTooBig) {
-      buffer_ = without_floats(text);
-      error = parse_buffer();
-    }
-    return error == rapidjson::kParseErrorNone;
-  }
-
-  // The document; only after parse() returned true.
-  const JsonNode& root() const { return open_.front(); }
-
-  // `name` in `object`, or null. With duplicate keys the last one counts, as in nlohmann's
-  // DOM (a std::map assigned in document order).
-  const JsonNode* member(const JsonNode& object, std::string_view name) const {
-    if (object.type != JsonNode::Type::object) return nullptr;
-    for (std::uint32_t i = object.size; i > 0; --i) {
-      const JsonNode& key = nodes_[object.first + 2 * (i - 1)];
-      if (std::string_view(key.text, key.size) == name) return &key + 1;
-    }
-    return nullptr;
-  }
-
-  const JsonNode* path(std::initializer_list<const char*> names) const {
-    const JsonNode* node = &root();
-    for (const char* name : names) {
-      node = member(*node, name);
-      if (node == nullptr) return nullptr;
-    }
-    return node;
-  }
-
-  std::string string_member(const JsonNode& object, const char* name) const {
-    const JsonNode* value = member(object, name);
-    return value != nullptr && value->type == JsonNode::Type::string
-               ? std::string(value->text, value->size)
-               : std::string();
-  }
-
-  // An int given as a JSON number or a numeric string (the vault uses both); 0 otherwise.
-  int int_member(const JsonNode& object, const char* name) const {
-    const JsonNode* value = member(object, name);
-    if (value == nullptr) return 0;
-    if (value->type == JsonNode::Type::integer) {
-      return value->integer >= 0 && value->integer <= 9999 ? static_cast<int>(value->integer)
-                                                             : 0;
-    }
-    if (value->type == JsonNode::Type::string) {
-      const std::string_view s(value->text, value->size);
-      if (s.empty() || s.size() > 4 || !std::all_of(s.begin(), s.end(), is_digit)) return 0;
-      int v = 0;
-      std::from_chars(s.data(), s.data() + s.size(), v);
-      return v;
-    }
-    return 0;
-  }
-
-  // The elements of an array (none for anything else).
-  std::pair<const JsonNode*, const JsonNode*> elements(const JsonNode& array) const {
-    if (array.type != JsonNode::Type::array || array.size == 0) return {nullptr, nullptr};
-    return {&nodes_[array.first], &nodes_[array.first] + array.size};
-  }
-
-  // --- RapidJSON SAX handler -------------------------------------------------------------
-  using Ch = char;
-  bool Null() { return push(JsonNode::Type::null); }
-  bool Bool(bool b) {
-    JsonNode& n = open_.emplace_back();
-    n.type = JsonNode::Type::boolean;
-    n.integer = b ? 1 : 0;
-    return true;
-  }
-  // With kParseNumbersAsStringsFlag every number comes through RawNumber.
-  bool Int(int) { return false; }
-  bool Uint(unsigned) { return false; }
-  bool Int64(std::int64_t) { return false; }
-  bool Uint64(std::uint64_t) { return false; }
-  bool Double(double) { return false; }
-  bool RawNumber(const char* text, rapidjson::SizeType length, bool) {
-    const std::string_view number(text, length);
-    const auto not_integer = [](char c) { return c == '.' || c == 'e' || c == 'E'; };
-    if (std::none_of(text, text + length, not_integer)) {
-      std::int64_t value = 0;
-      const auto r = std::from_chars(text, text + length, value);
-      if (r.ec == std::errc() && r.ptr == text + length) {
-        JsonNode& n = open_.emplace_back();
-        n.type = JsonNode::Type::integer;
-        n.integer = value;
-        return true;
-      }
-    }
-    return is_finite_number(number) && push(JsonNode::Type::other_number);
-  }
-  bool String(const char* s, rapidjson::SizeType length, bool) {
-    if (has_lone_low_surrogate(s, length)) return false;
-    JsonNode& n = open_.emplace_back();
-    n.type = JsonNode::Type::string;
-    n.text = s;
-    n.size = length;
-    return true;
-  }
-  bool Key(const char* s, rapidjson::SizeType length, bool copy) { return String(s, length, copy); }
-  bool StartObject() { return true; }
-  bool EndObject(rapidjson::SizeType members) { return close(JsonNode::Type::object, members, 2); }
-  bool StartArray() { return true; }
-  bool EndArray(rapidjson::SizeType elements) { return close(JsonNode::Type::array, elements, 1); }
-
- private:
-  rapidjson::ParseErrorCode parse_buffer() {
-    nodes_.clear();
-    open_.clear();
-    nodes_.reserve(64);  // enough for a typical reply (about 40 values)
-    open_.reserve(32);
-    // NULs after the text: the parse still ends at the first NUL (as before), and the SIMD
-    // scans never read beyond the allocation.
-    buffer_.append(kSimdPadding, '\0');
-    rapidjson::InsituStringStream stream(buffer_.data());
-    rapidjson::Reader reader;
-    const rapidjson::ParseResult result = reader.Parse<kParseFlags>(stream, *this);
-    return result.Code();
-  }
-
-  bool push(JsonNode::Type type) {
-    open_.emplace_back().type = type;
-    return true;
-  }
-
-  // Moves the last `count` * `per_item` open values into nodes_, as one container.
-  bool close(JsonNode::Type type, std::uint32_t count, std::uint32_t per_item) {
-    const std::size_t n = static_cast<std::size_t>(count) * per_item;
-    JsonNode container;
-    container.type = type;
-    container.size = count;
-    container.first = static_cast<std::uint32_t>(nodes_.size());
-    nodes_.insert(nodes_.end(), open_.end() - static_cast<std::ptrdiff_t>(n), open_.end());
-    open_.resize(open_.size() - n);
-    open_.push_back(container);
-    return true;
-  }
-
-  // ED A0..BF starts a UTF-16 surrogate. The raw text was validated, and a surrogate pair
-  // is decoded to 4 bytes, so it can only come from an escaped low surrogate standing alone.
-  static bool has_lone_low_surrogate(const char* s, std::size_t length) {
-    const char* end = s + length;
-    for (const char* p = s; (p = static_cast<const char*>(std::memchr(p, 0xED, end - p)));
-         ++p) {
-      if (p + 1 < end && static_cast<unsigned char>(p[1]) >= 0xA0) return true;
-    }
-    return false;
-  }
-
-  std::string buffer_;            // the text being parsed in situ; strings point into it
-  std::vector<JsonNode> nodes_;   // values of closed containers, contiguous per container
-  std::vector<JsonNode> open_;    // values whose container is still open; at the end, the root
-};
 
 bool all_digits(const std::string& s, std::size_t length) {
   return s.size() == length && std::all_of(s.begin(), s.end(), is_digit);
@@ -441,11 +146,11 @@ std::vector<VaultRejection> parse_rejections(const JsonTree& doc, const JsonNode
   const auto [begin, end] = doc.elements(list);
   for (const JsonNode* entry = begin; entry != end; ++entry) {
     if (out.size() >= kMaxRejections) break;
-    if (entry->type != JsonNode::Type::object) continue;
+    if (!entry->is_object()) continue;
     VaultRejection r;
-    r.attribute = safe_identifier(doc.string_member(*entry, "attribute"), kMaxIdentifierChars);
-    r.key = safe_identifier(doc.string_member(*entry, "key"), kMaxIdentifierChars);
-    r.message = VaultClient::sanitize_message(doc.string_member(*entry, "message"));
+    r.attribute = safe_identifier(string_member(doc, *entry, "attribute"), kMaxIdentifierChars);
+    r.key = safe_identifier(string_member(doc, *entry, "key"), kMaxIdentifierChars);
+    r.message = VaultClient::sanitize_message(string_member(doc, *entry, "message"));
     out.push_back(std::move(r));
   }
   return out;
@@ -511,22 +216,21 @@ VaultAttempt map_transport_error(const TransportError& error) {
 void map_created(const std::string& body, VaultAttempt& a) {
   a.outcome = VaultOutcome::bad_response;
   JsonTree doc;
-  if (!doc.parse(body)) {
+  if (!parse_reply(doc, body)) {
     a.detail += ": body is not JSON";
     return;
   }
   const JsonNode* succeeded = doc.path({"transaction", "succeeded"});
-  if (succeeded != nullptr && succeeded->type == JsonNode::Type::boolean &&
-      succeeded->integer == 0) {
+  if (succeeded != nullptr && succeeded->is_boolean() && !succeeded->as_bool()) {
     a.detail += ": transaction.succeeded is false";
     return;
   }
   const JsonNode* pm = doc.path({"transaction", "payment_method"});
-  if (pm == nullptr || pm->type != JsonNode::Type::object) {
+  if (pm == nullptr || !pm->is_object()) {
     a.detail += ": no transaction.payment_method";
     return;
   }
-  const std::string token = doc.string_member(*pm, "token");
+  const std::string token = string_member(doc, *pm, "token");
   if (token.empty()) {
     a.detail += ": no transaction.payment_method.token";
     return;
@@ -537,27 +241,27 @@ void map_created(const std::string& body, VaultAttempt& a) {
   }
   a.outcome = VaultOutcome::success;
   a.token = token;
-  a.card.brand = lowercase(safe_identifier(doc.string_member(*pm, "card_type"), kMaxBrandChars));
-  const std::string first_six = doc.string_member(*pm, "first_six_digits");
-  const std::string last_four = doc.string_member(*pm, "last_four_digits");
+  a.card.brand = lowercase(safe_identifier(string_member(doc, *pm, "card_type"), kMaxBrandChars));
+  const std::string first_six = string_member(doc, *pm, "first_six_digits");
+  const std::string last_four = string_member(doc, *pm, "last_four_digits");
   a.card.first_six = all_digits(first_six, 6) ? first_six : std::string();
   a.card.last_four = all_digits(last_four, 4) ? last_four : std::string();
-  a.card.month = doc.int_member(*pm, "month");
-  a.card.year = doc.int_member(*pm, "year");
+  a.card.month = int_member(doc, *pm, "month");
+  a.card.year = int_member(doc, *pm, "year");
 }
 
 void map_unprocessable(const std::string& body, VaultAttempt& a) {
   a.outcome = VaultOutcome::bad_response;
   JsonTree doc;
-  if (!doc.parse(body)) {
+  if (!parse_reply(doc, body)) {
     a.detail += ": body is not JSON";
     return;
   }
   const JsonNode* list = doc.member(doc.root(), "errors");
-  if (list == nullptr || list->type != JsonNode::Type::array) {
+  if (list == nullptr || !list->is_array()) {
     list = doc.path({"transaction", "payment_method", "errors"});
   }
-  if (list == nullptr || list->type != JsonNode::Type::array) {
+  if (list == nullptr || !list->is_array()) {
     a.detail += ": no error list";
     return;
   }

@@ -1,0 +1,382 @@
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tokenization/json_tree.h"
+
+namespace tokenizer {
+namespace {
+
+using Json = nlohmann::json;
+using Type = JsonNode::Type;
+
+constexpr int kDepth = 32;
+
+// nlohmann's verdict and type for `text`, the behaviour JsonTree must reproduce.
+bool nlohmann_accepts(const std::string& text) {
+  return !Json::parse(text, nullptr, /*allow_exceptions=*/false).is_discarded();
+}
+
+Type nlohmann_type(const Json& j) {
+  switch (j.type()) {
+    case Json::value_t::null: return Type::null;
+    case Json::value_t::boolean: return Type::boolean;
+    case Json::value_t::number_unsigned: return Type::number_unsigned;
+    case Json::value_t::number_integer: return Type::number_integer;
+    case Json::value_t::number_float: return Type::number_float;
+    case Json::value_t::string: return Type::string;
+    case Json::value_t::array: return Type::array;
+    case Json::value_t::object: return Type::object;
+    default: break;
+  }
+  ADD_FAILURE() << "unexpected nlohmann type";
+  return Type::null;
+}
+
+struct NumberCase {
+  std::string text;
+  Type type;
+  std::uint64_t unsigned_value = 0;  // number_unsigned
+  std::int64_t integer_value = 0;    // number_integer
+};
+
+std::string digits(std::size_t n, char c) { return std::string(n, c); }
+
+// 1.797...e308 written out as 309 digits: finite, but more digits than RapidJSON reads.
+std::string just_under_dbl_max() { return "17976931348623157" + std::string(292, '0'); }
+
+std::vector<NumberCase> number_cases() {
+  return {
+      {"0", Type::number_unsigned, 0},
+      {"7", Type::number_unsigned, 7},
+      {"9223372036854775807", Type::number_unsigned, 9223372036854775807ULL},
+      {"9223372036854775808", Type::number_unsigned, 9223372036854775808ULL},
+      {"18446744073709551615", Type::number_unsigned, 18446744073709551615ULL},
+      {"18446744073709551616", Type::number_float},
+      {"10000000000000000000000", Type::number_float},
+      {"-0", Type::number_integer, 0, 0},
+      {"-1", Type::number_integer, 0, -1},
+      {"-9223372036854775808", Type::number_integer, 0, INT64_MIN},
+      {"-9223372036854775809", Type::number_float},
+      {"-18446744073709551615", Type::number_float},
+      {"1E2", Type::number_float},
+      {"1e2", Type::number_float},
+      {"1e+2", Type::number_float},
+      {"7.0", Type::number_float},
+      {"-0.0", Type::number_float},
+      {"0e400", Type::number_float},
+      {"1e-400", Type::number_float},
+      {"-1e-400", Type::number_float},
+      {"0.0000000001e310", Type::number_float},
+      {just_under_dbl_max(), Type::number_float},
+      {"-" + just_under_dbl_max(), Type::number_float},
+  };
+}
+
+TEST(JsonTree, NumbersAreTypedAsNlohmannTypesThemAtTheBoundaries) {
+  for (const NumberCase& c : number_cases()) {
+    // Alone, in an array and as a member: the last two with a number RapidJSON calls too big
+    // next to it, which makes JsonTree read the text a second time (rewritten).
+    for (const std::string& text :
+         {c.text, "[" + c.text + "]", "[0e400, " + c.text + "]",
+          R"({"a": )" + c.text + R"(, "b": 1e400000000000000000000000000000000000000)" + "}",
+          R"({"b": 0e999, "a": )" + c.text + "}"}) {
+      SCOPED_TRACE(text.substr(0, 80));
+      const bool is_object = text.front() == '{';
+      const bool refused = text.find("1e4000") != std::string::npos;
+      ASSERT_EQ(nlohmann_accepts(text), !refused);
+      JsonTree doc;
+      if (refused) {
+        EXPECT_EQ(doc.parse(text, kDepth), JsonParseResult::not_json);
+        continue;
+      }
+      ASSERT_EQ(doc.parse(text, kDepth), JsonParseResult::ok);
+      const JsonNode* value = &doc.root();
+      if (is_object) {
+        value = doc.member(doc.root(), "a");
+      } else if (text.front() == '[') {
+        const auto [begin, end] = doc.elements(doc.root());
+        ASSERT_NE(begin, end);
+        value = end - 1;
+      }
+      ASSERT_NE(value, nullptr);
+      EXPECT_EQ(value->type(), c.type);
+      EXPECT_TRUE(value->is_number());
+      EXPECT_EQ(value->is_number_integer(),
+                c.type == Type::number_unsigned || c.type == Type::number_integer);
+      if (c.type == Type::number_unsigned) {
+        EXPECT_EQ(value->as_unsigned(), c.unsigned_value);
+      }
+      if (c.type == Type::number_integer) {
+        EXPECT_EQ(value->as_integer(), c.integer_value);
+      }
+    }
+    // The table itself agrees with nlohmann.
+    const Json j = Json::parse(c.text, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << c.text.substr(0, 40);
+    EXPECT_EQ(nlohmann_type(j), c.type) << c.text.substr(0, 40);
+  }
+}
+
+TEST(JsonTree, NumbersThatOverflowADoubleMakeTheDocumentInvalid) {
+  for (const std::string& text :
+       {std::string("1e309"), std::string("-1e309"), std::string("[1e400]"), digits(309, '9'),
+        "-" + digits(309, '9'), "1" + digits(400, '0'), "0." + digits(400, '0') + "1e800",
+        std::string("[0e400, 1e309]"), std::string(R"({"x": 0e400, "y": 2e308})")}) {
+    SCOPED_TRACE(text.substr(0, 60));
+    EXPECT_FALSE(nlohmann_accepts(text));
+    JsonTree doc;
+    EXPECT_EQ(doc.parse(text, kDepth), JsonParseResult::not_json);
+  }
+}
+
+TEST(JsonTree, MalformedNumbersAreRefused) {
+  for (const char* text : {"01", "-", "1.", ".5", "+1", "1e", "1e+", "-01", "0x10", "1.5.3",
+                           "[1.5.3]", "[01.5]", "[- 1]", "NaN", "Infinity", "-Infinity",
+                           "[0e400, 1.]", "[0e400, 01]"}) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(nlohmann_accepts(text));
+    JsonTree doc;
+    EXPECT_EQ(doc.parse(text, kDepth), JsonParseResult::not_json);
+  }
+}
+
+TEST(JsonTree, TheRewriteOfHugeExponentsLeavesStringsAlone) {
+  JsonTree doc;
+  ASSERT_EQ(doc.parse(R"({"s": "1e400 -0.5 \"2.5\"", "x": 0e400, "n": 12345678901234567890})",
+                      kDepth),
+            JsonParseResult::ok);
+  EXPECT_EQ(doc.member(doc.root(), "s")->as_string(), R"(1e400 -0.5 "2.5")");
+  EXPECT_TRUE(doc.member(doc.root(), "x")->is_number_float());
+  EXPECT_EQ(doc.member(doc.root(), "n")->as_unsigned(), 12345678901234567890ULL);
+}
+
+TEST(JsonTree, EveryTypeAndItsAccessors) {
+  JsonTree doc;
+  ASSERT_EQ(doc.parse(R"({"n": null, "t": true, "f": false, "s": "text", "e": "",
+                          "a": [1, "two", [], {}], "o": {"k": -3}})",
+                      kDepth),
+            JsonParseResult::ok);
+  const JsonNode& root = doc.root();
+  ASSERT_TRUE(root.is_object());
+  EXPECT_EQ(root.size(), 7u);
+  EXPECT_TRUE(doc.member(root, "n")->is_null());
+  EXPECT_TRUE(doc.member(root, "t")->is_boolean());
+  EXPECT_TRUE(doc.member(root, "t")->as_bool());
+  EXPECT_FALSE(doc.member(root, "f")->as_bool());
+  EXPECT_FALSE(doc.member(root, "f")->is_number());
+  EXPECT_EQ(doc.member(root, "s")->as_string(), "text");
+  EXPECT_EQ(doc.member(root, "s")->size(), 4u);
+  EXPECT_TRUE(doc.member(root, "e")->is_string());
+  EXPECT_TRUE(doc.member(root, "e")->as_string().empty());
+
+  const JsonNode* a = doc.member(root, "a");
+  ASSERT_TRUE(a->is_array());
+  ASSERT_EQ(a->size(), 4u);
+  const auto [begin, end] = doc.elements(*a);
+  ASSERT_EQ(end - begin, 4);
+  EXPECT_EQ(begin[0].as_unsigned(), 1u);
+  EXPECT_EQ(begin[1].as_string(), "two");
+  EXPECT_TRUE(begin[2].is_array());
+  EXPECT_EQ(begin[2].size(), 0u);
+  EXPECT_TRUE(begin[3].is_object());
+  EXPECT_EQ(doc.elements(begin[2]).first, doc.elements(begin[2]).second);
+
+  EXPECT_EQ(doc.path({"o", "k"})->as_integer(), -3);
+  EXPECT_EQ(doc.path({"o", "missing"}), nullptr);
+  EXPECT_EQ(doc.path({"s", "k"}), nullptr);  // a step that is not an object
+  EXPECT_EQ(doc.member(*a, "0"), nullptr);   // arrays have no members
+  EXPECT_EQ(doc.member(root, "missing"), nullptr);
+  EXPECT_EQ(doc.elements(root).first, nullptr);  // objects have no elements
+}
+
+TEST(JsonTree, TopLevelScalarsAreDocuments) {
+  for (const char* text : {"null", "true", "false", "\"s\"", "42", "[]", "{}", " \t\r\n{} \n"}) {
+    SCOPED_TRACE(text);
+    EXPECT_TRUE(nlohmann_accepts(text));
+    JsonTree doc;
+    EXPECT_EQ(doc.parse(text, kDepth), JsonParseResult::ok);
+  }
+}
+
+TEST(JsonTree, NotJson) {
+  for (const char* text : {"", " ", "{", "}", "[1,]", R"({"a":1,})", "{'a':1}", "{a:1}",
+                           R"({"a" 1})", "{} {}", "{} x", "nul", "True", "[1 2]", "// c\n{}",
+                           "\"unterminated", R"("bad \x escape")", R"("\u12")"}) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(nlohmann_accepts(text));
+    JsonTree doc;
+    EXPECT_EQ(doc.parse(text, kDepth), JsonParseResult::not_json);
+  }
+}
+
+TEST(JsonTree, WithDuplicateKeysTheLastOneCounts) {
+  JsonTree doc;
+  ASSERT_EQ(doc.parse(R"({"a": 1, "b": {"c": 1, "c": "x"}, "a": 2, "a": 3})", kDepth),
+            JsonParseResult::ok);
+  EXPECT_EQ(doc.member(doc.root(), "a")->as_unsigned(), 3u);
+  EXPECT_EQ(doc.path({"b", "c"})->as_string(), "x");
+  EXPECT_EQ(doc.root().size(), 4u);  // the members as written
+  EXPECT_EQ(Json::parse(R"({"a": 1, "a": 3})")["a"], 3);
+}
+
+TEST(JsonTree, KeysAreComparedWithTheirFullLength) {
+  JsonTree doc;
+  ASSERT_EQ(doc.parse(R"({"card\u0000": 1, "car": 2, "card": 3})", kDepth), JsonParseResult::ok);
+  EXPECT_EQ(doc.member(doc.root(), "card")->as_unsigned(), 3u);
+  EXPECT_EQ(doc.member(doc.root(), std::string_view("card\0", 5))->as_unsigned(), 1u);
+  EXPECT_EQ(doc.member(doc.root(), "ca"), nullptr);
+}
+
+TEST(JsonTree, OneLeadingByteOrderMarkIsSkipped) {
+  const std::string bom = "\xEF\xBB\xBF";
+  for (const auto& [text, ok] : std::vector<std::pair<std::string, bool>>{
+           {bom + R"({"a": 1})", true},
+           {bom + "7", true},
+           {bom, false},
+           {bom + bom + "{}", false},
+           {" " + bom + "{}", false},
+           {"[" + bom + "]", false},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(text));
+    EXPECT_EQ(nlohmann_accepts(text), ok);
+    JsonTree doc;
+    EXPECT_EQ(doc.parse(text, kDepth), ok ? JsonParseResult::ok : JsonParseResult::not_json);
+  }
+  JsonTree doc;
+  ASSERT_EQ(doc.parse(bom + R"({"a": 1})", kDepth), JsonParseResult::ok);
+  EXPECT_EQ(doc.member(doc.root(), "a")->as_unsigned(), 1u);
+}
+
+TEST(JsonTree, SurrogatePairsAreDecodedAndLoneOnesRefused) {
+  JsonTree doc;
+  ASSERT_EQ(doc.parse(R"("\ud83d\ude00 \u00e9\u20AC")", kDepth), JsonParseResult::ok);
+  EXPECT_EQ(doc.root().as_string(), "\xF0\x9F\x98\x80 \xC3\xA9\xE2\x82\xAC");
+  for (const char* text : {R"("\ude00")", R"("a\udfffb")", R"(["\udc00"])", R"({"\udc00": 1})",
+                           R"("\ud83d")", R"("\ud83dx")", R"("\ud83d\u0041")",
+                           R"("\ud83d\ud83d")", R"("\ude00\ud83d")"}) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(nlohmann_accepts(text));
+    EXPECT_EQ(doc.parse(text, kDepth), JsonParseResult::not_json);
+  }
+}
+
+TEST(JsonTree, EscapedNulIsKeptAndARawNulEndsTheText) {
+  JsonTree doc;
+  ASSERT_EQ(doc.parse(R"(["a\u0000b"])", kDepth), JsonParseResult::ok);
+  EXPECT_EQ(doc.elements(doc.root()).first->as_string(), std::string_view("a\0b", 3));
+
+  // nlohmann read a NUL byte as the end of its input.
+  for (const auto& [text, ok] : std::vector<std::pair<std::string, bool>>{
+           {std::string("{}\0 trailing garbage", 19), true},
+           {std::string("[1]\0", 4), true},
+           {std::string("\0{}", 3), false},
+           {std::string("[1,\0 2]", 7), false},
+           {std::string("\"a\0b\"", 5), false},
+       }) {
+    SCOPED_TRACE(::testing::PrintToString(text));
+    EXPECT_EQ(nlohmann_accepts(text), ok);
+    EXPECT_EQ(doc.parse(text, kDepth), ok ? JsonParseResult::ok : JsonParseResult::not_json);
+  }
+}
+
+TEST(JsonTree, EveryRawControlByteIsRefusedInAStringAtEveryOffset) {
+  // RapidJSON 1.1's SSE2 string scan misses 0x1A..0x1F past a 16-byte boundary.
+  JsonTree doc;
+  for (int c = 0x01; c < 0x20; ++c) {
+    for (std::size_t n = 0; n <= 48; ++n) {
+      const std::string text = "[\"" + std::string(n, 'a') + static_cast<char>(c) + "bc\"]";
+      SCOPED_TRACE(::testing::Message() << "byte " << c << " after " << n);
+      EXPECT_EQ(doc.parse(text, kDepth), JsonParseResult::not_json);
+      if (n == 0) {
+        EXPECT_FALSE(nlohmann_accepts(text));
+      }
+    }
+  }
+  // Outside strings only the JSON whitespace is allowed.
+  for (int c = 0x01; c < 0x20; ++c) {
+    const std::string text = std::string("[1,") + static_cast<char>(c) + "2]";
+    const bool whitespace = c == '\t' || c == '\n' || c == '\r';
+    SCOPED_TRACE(c);
+    EXPECT_EQ(nlohmann_accepts(text), whitespace);
+    EXPECT_EQ(doc.parse(text, kDepth), whitespace ? JsonParseResult::ok : JsonParseResult::not_json);
+  }
+  // Escaped, they are text; after a NUL they are past the end.
+  ASSERT_EQ(doc.parse(R"(["\u001a\u001F\n"])", kDepth), JsonParseResult::ok);
+  EXPECT_EQ(doc.elements(doc.root()).first->as_string(), "\x1a\x1f\n");
+  EXPECT_EQ(doc.parse(std::string("[1]\0\x1b", 5), kDepth), JsonParseResult::ok);
+}
+
+TEST(JsonTree, StringsOfEveryLengthAndEscapeOffsetParseExactly) {
+  // In situ with SSE2: each string is scanned 16 bytes at a time from its first 16-byte
+  // boundary, and the text after an escape is copied back over the escape's bytes.
+  JsonTree doc;
+  for (std::size_t lead = 0; lead < 16; ++lead) {  // shifts the string against the alignment
+    for (std::size_t n = 1; n <= 48; ++n) {
+      SCOPED_TRACE(::testing::Message() << "lead " << lead << ", length " << n);
+      const std::string s(n, 'T');
+      const std::string pad(lead, ' ');
+      ASSERT_EQ(doc.parse(pad + "[\"" + s + "\"]", kDepth), JsonParseResult::ok);
+      EXPECT_EQ(doc.elements(doc.root()).first->as_string(), s);
+
+      // An escape n bytes in, then more text and a second string.
+      ASSERT_EQ(doc.parse(pad + "[\"" + s + "\\u0041" + std::string(40, 'U') + "\", \"" + s +
+                              "\\n\\\"\"]",
+                          kDepth),
+                JsonParseResult::ok);
+      const auto [first, end] = doc.elements(doc.root());
+      ASSERT_EQ(end - first, 2);
+      EXPECT_EQ(first[0].as_string(), s + "A" + std::string(40, 'U'));
+      EXPECT_EQ(first[1].as_string(), s + "\n\"");
+
+      // Unterminated strings of every length.
+      EXPECT_EQ(doc.parse(pad + "[\"" + s, kDepth), JsonParseResult::not_json);
+    }
+  }
+}
+
+TEST(JsonTree, PrescanVerdictsComeFirst) {
+  JsonTree doc;
+  EXPECT_EQ(doc.parse("[\"\xff\"]", kDepth), JsonParseResult::invalid_utf8);
+  EXPECT_EQ(doc.parse("[\"\xed\xa0\x80\"]", kDepth), JsonParseResult::invalid_utf8);
+  EXPECT_EQ(doc.parse(std::string(33, '[') + std::string(33, ']'), kDepth),
+            JsonParseResult::too_deep);
+  EXPECT_EQ(doc.parse(std::string(32, '[') + std::string(32, ']'), kDepth), JsonParseResult::ok);
+  EXPECT_EQ(doc.parse(std::string(100000, '['), kDepth), JsonParseResult::too_deep);
+  EXPECT_EQ(doc.parse("[[[]]]", 2), JsonParseResult::too_deep);
+}
+
+TEST(JsonTree, ATreeCanBeReusedAndAFailedParseLeavesNoDocument) {
+  JsonTree doc;
+  ASSERT_EQ(doc.parse(R"({"a": "first"})", kDepth), JsonParseResult::ok);
+  EXPECT_EQ(doc.member(doc.root(), "a")->as_string(), "first");
+  ASSERT_EQ(doc.parse(R"({"b": ["second"]})", kDepth), JsonParseResult::ok);
+  EXPECT_EQ(doc.member(doc.root(), "a"), nullptr);
+  EXPECT_EQ(doc.path({"b"})->size(), 1u);
+  EXPECT_EQ(doc.parse("[1, 2", kDepth), JsonParseResult::not_json);
+  ASSERT_EQ(doc.parse("[3]", kDepth), JsonParseResult::ok);
+  EXPECT_EQ(doc.elements(doc.root()).first->as_unsigned(), 3u);
+}
+
+TEST(JsonTree, LargeDocumentsKeepEveryValue) {
+  std::string text = "[";
+  for (int i = 0; i < 5000; ++i) {
+    text += (i ? "," : "") + std::string(R"({"k":)") + std::to_string(i) + R"(,"s":"v)" +
+            std::to_string(i) + "\"}";
+  }
+  text += "]";
+  JsonTree doc;
+  ASSERT_EQ(doc.parse(text, kDepth), JsonParseResult::ok);
+  const auto [begin, end] = doc.elements(doc.root());
+  ASSERT_EQ(end - begin, 5000);
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_EQ(doc.member(begin[i], "k")->as_unsigned(), static_cast<std::uint64_t>(i));
+    ASSERT_EQ(doc.member(begin[i], "s")->as_string(), "v" + std::to_string(i));
+  }
+}
+
+}  // namespace
+}  // namespace tokenizer
