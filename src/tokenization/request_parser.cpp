@@ -2,16 +2,14 @@
 
 #include <chrono>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "tokenization/card_brand.h"
-#include "tokenization/json_prescan.h"
+#include "tokenization/json_tree.h"
 
 namespace tokenizer {
 namespace {
 
-using Json = nlohmann::json;
 namespace code = field_code;
 namespace path = field_path;
 
@@ -27,7 +25,8 @@ bool all_digits(std::string_view s) {
 bool is_json_whitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 // Decodes the code point starting at s[i] and advances i. `s` must be valid UTF-8
-// (guaranteed: the pre-scan checked the body and nlohmann decodes escapes to UTF-8).
+// (guaranteed: the pre-scan checked the body, and JsonTree decodes escapes to UTF-8 and
+// refuses lone surrogates).
 char32_t next_code_point(std::string_view s, std::size_t& i) {
   const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
   const unsigned char b0 = b(i);
@@ -97,7 +96,7 @@ class Checker {
 
   // Returns the string value, or nullopt after recording `required`/`invalid_type`.
   // An empty string is reported as required.
-  std::optional<std::string_view> required_string(const Json* value, const char* field,
+  std::optional<std::string_view> required_string(const JsonNode* value, const char* field,
                                                   const char* label) {
     if (value == nullptr || value->is_null()) {
       fail(field, code::kRequired, std::string(label) + " is required");
@@ -107,16 +106,16 @@ class Checker {
       fail(field, code::kInvalidType, std::string(label) + " must be a JSON string");
       return std::nullopt;
     }
-    const std::string& s = value->get_ref<const std::string&>();
+    const std::string_view s = value->as_string();
     if (s.empty()) {
       fail(field, code::kRequired, std::string(label) + " is required");
       return std::nullopt;
     }
-    return std::string_view(s);
+    return s;
   }
 
   // card_number → digits and brand.
-  bool card_number(const Json* value, std::string& digits, std::optional<CardBrand>& brand) {
+  bool card_number(const JsonNode* value, std::string& digits, std::optional<CardBrand>& brand) {
     const char* f = path::kCardNumber;
     const auto raw = required_string(value, f, "card number");
     if (!raw) return false;
@@ -157,7 +156,7 @@ class Checker {
     return true;
   }
 
-  bool cvv(const Json* value, std::optional<CardBrand> brand, std::string& out) {
+  bool cvv(const JsonNode* value, std::optional<CardBrand> brand, std::string& out) {
     const char* f = path::kCvv;
     const auto raw = required_string(value, f, "cvv");
     if (!raw) return false;
@@ -183,19 +182,19 @@ class Checker {
 
   // Reads an integer JSON number or a digits-only string of at most `max_digits`
   // characters (min_digits..max_digits). Records the failure and returns nullopt.
-  std::optional<long long> integer_field(const Json* value, const char* field, const char* label,
-                                         std::size_t min_digits, std::size_t max_digits,
-                                         const char* length_message) {
+  std::optional<long long> integer_field(const JsonNode* value, const char* field,
+                                         const char* label, std::size_t min_digits,
+                                         std::size_t max_digits, const char* length_message) {
     if (value == nullptr || value->is_null()) {
       fail(field, code::kRequired, std::string(label) + " is required");
       return std::nullopt;
     }
     if (value->is_number_unsigned()) {
-      const auto v = value->get<std::uint64_t>();
+      const std::uint64_t v = value->as_unsigned();
       return v > 1000000000ULL ? 1000000000LL : static_cast<long long>(v);
     }
     if (value->is_number_integer()) {
-      const auto v = value->get<std::int64_t>();
+      const std::int64_t v = value->as_integer();
       return v < -1000000000LL ? -1000000000LL : static_cast<long long>(v);
     }
     if (!value->is_string()) {
@@ -203,7 +202,7 @@ class Checker {
            std::string(label) + " must be an integer or a string of digits");
       return std::nullopt;
     }
-    const std::string& s = value->get_ref<const std::string&>();
+    const std::string_view s = value->as_string();
     if (s.empty()) {
       fail(field, code::kRequired, std::string(label) + " is required");
       return std::nullopt;
@@ -221,7 +220,7 @@ class Checker {
     return v;
   }
 
-  bool month(const Json* value, int& out) {
+  bool month(const JsonNode* value, int& out) {
     const auto v =
         integer_field(value, path::kMonth, "month", 1, 2, "month must have 1 or 2 digits");
     if (!v) return false;
@@ -233,7 +232,7 @@ class Checker {
     return true;
   }
 
-  bool year(const Json* value, int& out) {
+  bool year(const JsonNode* value, int& out) {
     const auto v = integer_field(value, path::kYear, "year", 4, 4, "year must have 4 digits");
     if (!v) return false;
     if (*v < 1000 || *v > 9999) {
@@ -257,7 +256,7 @@ class Checker {
     }
   }
 
-  bool name(const Json* value, const char* field, const char* label, std::string& out) {
+  bool name(const JsonNode* value, const char* field, const char* label, std::string& out) {
     const auto raw = required_string(value, field, label);
     if (!raw) return false;
     std::size_t code_points = 0;
@@ -288,14 +287,14 @@ class Checker {
     return true;
   }
 
-  bool email(const Json* value, std::optional<std::string>& out) {
+  bool email(const JsonNode* value, std::optional<std::string>& out) {
     const char* f = path::kEmail;
     if (value == nullptr || value->is_null()) return true;
     if (!value->is_string()) {
       fail(f, code::kInvalidType, "email must be a JSON string");
       return false;
     }
-    const std::string& s = value->get_ref<const std::string&>();
+    const std::string_view s = value->as_string();
     if (s.empty()) return true;
     if (s.size() > limits_.max_email_bytes) {
       fail(f, code::kTooLong,
@@ -306,7 +305,7 @@ class Checker {
       fail(f, code::kInvalidFormat, "email is not a well-formed address");
       return false;
     }
-    out = s;
+    out = std::string(s);
     return true;
   }
 
@@ -399,10 +398,6 @@ ParseFailure failure(ParseFailureKind kind, std::string message) {
   return ParseFailure{kind, std::move(message), {}};
 }
 
-const Json* member(const Json& object, const char* key) {
-  const auto it = object.find(key);
-  return it == object.end() ? nullptr : &*it;
-}
 
 }  // namespace
 
@@ -428,24 +423,23 @@ ParseOutcome parse_tokenize_request(std::string_view body, const Clock& clock,
   }
   if (blank) return failure(K::malformed_json, "request body is empty");
 
-  switch (prescan_json(body, limits.max_depth)) {
-    case JsonPrescanResult::ok: break;
-    case JsonPrescanResult::invalid_utf8:
+  // The parser's own error text would quote the input: only its verdict is used.
+  JsonTree doc;
+  switch (doc.parse(body, limits.max_depth)) {
+    case JsonParseResult::ok: break;
+    case JsonParseResult::invalid_utf8:
       return failure(K::malformed_json, "request body is not valid UTF-8");
-    case JsonPrescanResult::too_deep:
+    case JsonParseResult::too_deep:
       return failure(K::malformed_json, "request body nests objects or arrays deeper than " +
                                             std::to_string(limits.max_depth) + " levels");
+    case JsonParseResult::not_json:
+      return failure(K::malformed_json, "request body is not valid JSON");
   }
-
-  // No exceptions: a failed parse yields a "discarded" value. The parser's own error text
-  // quotes the input, so it is never used.
-  const Json document = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded()) return failure(K::malformed_json, "request body is not valid JSON");
-  if (!document.is_object()) {
+  if (!doc.root().is_object()) {
     return failure(K::malformed_json, "request body must be a JSON object");
   }
 
-  const Json* pm = member(document, "payment_method");
+  const JsonNode* pm = doc.member(doc.root(), "payment_method");
   if (pm == nullptr || pm->is_null()) {
     return failure(K::invalid_request, "payment_method is required");
   }
@@ -456,14 +450,14 @@ ParseOutcome parse_tokenize_request(std::string_view body, const Clock& clock,
   Checker check(clock, limits);
   PaymentMethod result;
   std::optional<CardBrand> brand;
-  const bool card_ok = check.card_number(member(*pm, "card_number"), result.card_number, brand);
-  check.cvv(member(*pm, "cvv"), brand, result.cvv);
-  const bool month_ok = check.month(member(*pm, "month"), result.month);
-  const bool year_ok = check.year(member(*pm, "year"), result.year);
+  const bool card_ok = check.card_number(doc.member(*pm, "card_number"), result.card_number, brand);
+  check.cvv(doc.member(*pm, "cvv"), brand, result.cvv);
+  const bool month_ok = check.month(doc.member(*pm, "month"), result.month);
+  const bool year_ok = check.year(doc.member(*pm, "year"), result.year);
   if (month_ok && year_ok) check.expiry(result.month, result.year);
-  check.name(member(*pm, "first_name"), path::kFirstName, "first name", result.first_name);
-  check.name(member(*pm, "last_name"), path::kLastName, "last name", result.last_name);
-  check.email(member(*pm, "email"), result.email);
+  check.name(doc.member(*pm, "first_name"), path::kFirstName, "first name", result.first_name);
+  check.name(doc.member(*pm, "last_name"), path::kLastName, "last name", result.last_name);
+  check.email(doc.member(*pm, "email"), result.email);
 
   if (check.has_errors()) {
     ParseFailure f =

