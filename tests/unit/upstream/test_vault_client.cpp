@@ -226,6 +226,15 @@ TEST(VaultMapResult, StringsOfEveryLengthAndEscapeOffsetParseExactly) {
     ASSERT_EQ(escaped.outcome, VaultOutcome::success) << n << ": " << escaped.detail;
     EXPECT_EQ(escaped.token, token + "A" + std::string(40, 'U')) << n;
 
+    // Raw control bytes are refused at every offset (RapidJSON's SSE2 scan alone lets
+    // 0x1A..0x1F through past a 16-byte boundary; nlohmann refused them).
+    for (const char control : {'\x01', '\x1a', '\x1f'}) {
+      EXPECT_EQ(map(201, created_with(", \"x\": \"" + std::string(n, 'a') + control + "\""))
+                    .outcome,
+                VaultOutcome::bad_response)
+          << n << " " << static_cast<int>(control);
+    }
+
     // A raw line break n bytes into a string is still refused.
     EXPECT_EQ(map(201, created_with(", \"x\": \"" + std::string(n, 'a') + "\n\"")).outcome,
               VaultOutcome::bad_response)
