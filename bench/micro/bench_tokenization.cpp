@@ -1,6 +1,7 @@
 // Micro-benchmarks of request validation: parse_tokenize_request() on the bodies the service
 // sees (valid cards of every brand, a body with every field invalid, malformed JSON), and
-// nlohmann's bare parse of the same body as the floor it is measured against.
+// nlohmann's bare parse of the same body as a peer (the parser read bodies with nlohmann until
+// it moved to JsonTree/RapidJSON; the whole validated parse is now cheaper than that parse alone).
 #include <string>
 #include <vector>
 
@@ -64,7 +65,7 @@ void BM_ParseTokenizeRequest_Malformed(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseTokenizeRequest_Malformed);
 
-// The floor: nlohmann's parse of the same valid body, without any validation.
+// The peer: nlohmann's parse of the same valid body, without any validation.
 void BM_NlohmannParseOnly(benchmark::State& state) {
   const auto bodies = valid_bodies();
   std::size_t i = 0;
