@@ -268,6 +268,15 @@ bool Application::drain(std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   const bool drained = p_->handler->in_flight() == 0;
+  // A finished request's reply may still be queued for a Pistache worker: stopping the
+  // server now would drop it. Writes take microseconds; one to a client that went away may
+  // never report back, hence the bound.
+  const auto writes_deadline =
+      std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+  while (drained && p_->server->unwritten_replies() > 0 &&
+         std::chrono::steady_clock::now() < writes_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (!drained) {
     p_->logger->warn("drain timeout: requests still in flight are cut",
                      {{"in_flight", p_->handler->in_flight()}});

@@ -63,8 +63,12 @@ const std::shared_ptr<Http::Header::Header>& content_type_options_nosniff() {
 
 class PistacheResponder final : public Responder {
  public:
-  PistacheResponder(Http::ResponseWriter writer, bool keep_alive, std::string request_id)
-      : writer_(std::move(writer)), keep_alive_(keep_alive), request_id_(std::move(request_id)) {}
+  PistacheResponder(Http::ResponseWriter writer, bool keep_alive, std::string request_id,
+                    std::shared_ptr<std::atomic<long>> unwritten)
+      : writer_(std::move(writer)),
+        keep_alive_(keep_alive),
+        request_id_(std::move(request_id)),
+        unwritten_(std::move(unwritten)) {}
 
   ~PistacheResponder() override {
     // A handler that forgot to answer must not leave the client hanging.
@@ -75,6 +79,7 @@ class PistacheResponder final : public Responder {
 
   void send(ApiResponse r) override {
     if (sent_.exchange(true)) return;
+    bool counted = false;
     try {
       auto& h = writer_.headers();
       h.remove<Http::Header::Connection>();
@@ -91,10 +96,21 @@ class PistacheResponder final : public Responder {
       // send() runs once (sent_), and the destructor only reads request_id_ when it did not.
       add_header(h, "X-Request-Id", std::move(request_id_));
       for (auto& [k, v] : r.headers) add_header(h, std::move(k), std::move(v));
-      // The promise is deliberately dropped: a write to a closed peer never settles it.
-      writer_.send(static_cast<Http::Code>(r.status), r.body);
+      // Counted until Pistache's worker has written it (or failed to), so that a drain does
+      // not stop the workers under a reply that is only queued. A write to a closed peer may
+      // never settle its promise: the drain's wait for writes is bounded for that reason.
+      unwritten_->fetch_add(1, std::memory_order_relaxed);
+      counted = true;
+      auto unwritten = unwritten_;
+      writer_.send(static_cast<Http::Code>(r.status), r.body)
+          .then([unwritten](PST_SSIZE_T) { unwritten->fetch_sub(1, std::memory_order_relaxed); },
+                [unwritten](std::exception_ptr&) {
+                  unwritten->fetch_sub(1, std::memory_order_relaxed);
+                });
+      counted = false;  // the promise owns the count now
     } catch (...) {
       // The peer is gone or the write could not be queued: nothing left to tell anyone.
+      if (counted) unwritten_->fetch_sub(1, std::memory_order_relaxed);
     }
   }
 
@@ -102,6 +118,7 @@ class PistacheResponder final : public Responder {
   Http::ResponseWriter writer_;
   bool keep_alive_;
   std::string request_id_;
+  std::shared_ptr<std::atomic<long>> unwritten_;
   std::atomic<bool> sent_{false};
 };
 
@@ -154,8 +171,9 @@ class Handler final : public Http::Handler {
  public:
   HTTP_PROTOTYPE(Handler)
 
-  explicit Handler(std::shared_ptr<HttpServer::Dispatcher> dispatcher)
-      : dispatcher_(std::move(dispatcher)) {}
+  Handler(std::shared_ptr<HttpServer::Dispatcher> dispatcher,
+          std::shared_ptr<std::atomic<long>> unwritten)
+      : dispatcher_(std::move(dispatcher)), unwritten_(std::move(unwritten)) {}
 
   void onRequest(const Http::Request& req, Http::ResponseWriter writer) override {
     std::shared_ptr<PistacheResponder> responder;
@@ -163,7 +181,7 @@ class Handler final : public Http::Handler {
       ApiRequest api = copy_request(req);
       api.request_id = choose_request_id(api.header("x-request-id"));
       responder = std::make_shared<PistacheResponder>(std::move(writer), wants_keep_alive(req),
-                                                      api.request_id);
+                                                      api.request_id, unwritten_);
       (*dispatcher_)(std::move(api), responder);
     } catch (...) {
       if (responder) {
@@ -185,6 +203,7 @@ class Handler final : public Http::Handler {
 
  private:
   std::shared_ptr<HttpServer::Dispatcher> dispatcher_;
+  std::shared_ptr<std::atomic<long>> unwritten_;
 };
 
 }  // namespace
@@ -192,6 +211,8 @@ class Handler final : public Http::Handler {
 struct HttpServer::Impl {
   HttpServerOptions options;
   std::shared_ptr<Dispatcher> dispatcher;
+  // Replies handed to Pistache and not yet written (see PistacheResponder::send).
+  std::shared_ptr<std::atomic<long>> unwritten = std::make_shared<std::atomic<long>>(0);
   std::unique_ptr<Http::Endpoint> endpoint;
   bool started = false;
 };
@@ -218,7 +239,7 @@ Expected<Ok> HttpServer::start() {
                     .headerTimeout(o.header_timeout)
                     .bodyTimeout(o.header_timeout);
     impl_->endpoint->init(opts);
-    impl_->endpoint->setHandler(std::make_shared<Handler>(impl_->dispatcher));
+    impl_->endpoint->setHandler(std::make_shared<Handler>(impl_->dispatcher, impl_->unwritten));
     if (o.tls_cert && o.tls_key) impl_->endpoint->useSSL(*o.tls_cert, *o.tls_key);
     impl_->endpoint->serveThreaded();
     impl_->started = true;
@@ -233,6 +254,8 @@ Expected<Ok> HttpServer::start() {
 std::uint16_t HttpServer::port() const {
   return impl_->endpoint ? static_cast<std::uint16_t>(impl_->endpoint->getPort()) : 0;
 }
+
+long HttpServer::unwritten_replies() const { return impl_->unwritten->load(); }
 
 void HttpServer::shutdown() {
   if (impl_ && impl_->endpoint && impl_->started) {

@@ -49,6 +49,9 @@ class HttpServer {
   Expected<Ok> start();
   // The bound port (useful with port 0).
   std::uint16_t port() const;
+  // Replies queued for Pistache's workers and not yet written (or failed). A reply to a
+  // client that went away may stay counted; wait for 0 with a bound.
+  long unwritten_replies() const;
   // Stops the listener and every connection. Call after draining.
   void shutdown();
 
