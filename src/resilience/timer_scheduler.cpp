@@ -10,7 +10,7 @@ TimerScheduler::~TimerScheduler() { shutdown(); }
 
 Scheduler::TaskId TimerScheduler::schedule(std::chrono::nanoseconds delay, Task task) {
   const TimePoint due = clock_.steady() + std::max(delay, std::chrono::nanoseconds(0));
-  bool earliest = false;
+  bool notify = false;
   TaskId id = kNoTask;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -18,9 +18,9 @@ Scheduler::TaskId TimerScheduler::schedule(std::chrono::nanoseconds delay, Task 
     id = next_id_++;
     tasks_.emplace(Key{due, id}, std::move(task));
     due_.emplace(id, due);
-    earliest = due < wake_at_;
+    notify = due < wake_at_;  // due before the waiting thread wakes by itself
   }
-  if (earliest) cv_.notify_one();
+  if (notify) cv_.notify_one();
   return id;
 }
 
