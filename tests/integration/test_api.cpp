@@ -43,6 +43,7 @@ TEST_F(ApiTest, TokenizesAValidCard) {
   EXPECT_EQ(r.headers.at("x-request-id"), "it-success-1");
   EXPECT_EQ(r.headers.at("cache-control"), "no-store");
   EXPECT_EQ(r.headers.at("x-content-type-options"), "nosniff");
+  EXPECT_EQ(r.headers.at("content-type"), "application/json");
   EXPECT_EQ(r.headers.count("server"), 0u);
   EXPECT_EQ(r.body.find("4111111111111111"), std::string::npos);
   EXPECT_EQ(r.body.find("\"123\""), std::string::npos);
