@@ -52,6 +52,20 @@ std::size_t count_digits_at_least(std::string_view text) {
   return count;
 }
 
+// Whether `text` has kScrubMinDigits consecutive bytes that could all belong to one group
+// (digits, ' ', '-'): a group of 13+ digits spans at least that many such bytes.
+bool has_group_run(std::string_view text) {
+  std::size_t run = 0;
+  for (const char c : text) {
+    if (is_digit(c) || c == ' ' || c == '-') {
+      if (++run >= kScrubMinDigits) return true;
+    } else {
+      run = 0;
+    }
+  }
+  return false;
+}
+
 struct Segment {
   std::size_t start;  // offset in the text
   std::size_t len;    // digits
@@ -139,12 +153,61 @@ void append_u64(std::string& out, std::uint64_t v) {
   out.append(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
+// How many leading bytes of p[0..n) are known to need no JSON escaping, in whole words of
+// eight: a word is taken only when none of its bytes is a control character, DEL, '"', '\\'
+// or non-ASCII. (x - 0x20..) & ~x & 0x80.. flags a byte below 0x20 (a borrow can only add flags
+// next to a real one, never hide one); a zero byte of x ^ c marks a byte equal to c.
+std::size_t plain_prefix_words(const unsigned char* p, std::size_t n) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = kOnes * 0x80;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    const std::uint64_t quote = w ^ (kOnes * '"');
+    const std::uint64_t backslash = w ^ (kOnes * '\\');
+    const std::uint64_t del = w ^ (kOnes * 0x7f);
+    const std::uint64_t special = ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
+                                  ((backslash - kOnes) & ~backslash) | ((del - kOnes) & ~del) | w;
+    if ((special & kHigh) != 0) break;
+  }
+  return i;
+}
+
+// Writes `v` with exactly three decimals as std::to_chars(fixed, 3) does (the exact binary
+// value rounded half to even), without its cost when the answer is plain: a non-negative value
+// below 1e6 whose scaled fraction is not within 1e-4 of a tie (the product's rounding error is
+// below 1e-7 there). Returns false when the caller must use to_chars.
+bool append_fixed3_fast(std::string& out, double v) {
+  if (!(v >= 0.0 && v < 1e6) || std::signbit(v)) return false;
+  const double scaled = v * 1000.0;
+  const double whole = std::floor(scaled);
+  const double frac = scaled - whole;
+  if (frac > 0.4999 && frac < 0.5001) return false;
+  auto n = static_cast<std::uint64_t>(whole) + (frac > 0.5 ? 1 : 0);
+  char buf[24];
+  char* end = buf + sizeof(buf);
+  char* q = end;
+  for (int k = 0; k < 3; ++k) {
+    *--q = static_cast<char>('0' + n % 10);
+    n /= 10;
+  }
+  *--q = '.';
+  do {
+    *--q = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  out.append(q, static_cast<std::size_t>(end - q));
+  return true;
+}
+
 // Formats a double; JSON has no NaN/Infinity, so those become null (text: nan/inf).
 void append_double(std::string& out, double v, bool json, int fixed_decimals = -1) {
   if (!std::isfinite(v)) {
     out.append(json ? "null" : (std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf")));
     return;
   }
+  if (fixed_decimals == 3 && append_fixed3_fast(out, v)) return;
   char buf[64];
   std::to_chars_result r =
       fixed_decimals >= 0
@@ -199,6 +262,10 @@ std::size_t mask_card_numbers(std::string_view text, std::string& out) {
   // Most texts (tag values, log fields) hold fewer digits than the shortest card number:
   // settle them before the group scan.
   if (text.size() < kScrubMinDigits || count_digits_at_least(text) < kScrubMinDigits) return 0;
+  // Enough digits in all, but a candidate also needs them in one group: 13+ consecutive bytes
+  // that are all digits, ' ' or '-'. Hex ids (request ids, say) have plenty of digits and no
+  // such run; they are settled here instead of segment by segment.
+  if (!has_group_run(text)) return 0;
   auto& s = scratch();
   std::size_t found = 0;
   bool copied = false;
@@ -268,8 +335,9 @@ void append_json_escaped(std::string& out, std::string_view text) {
   const std::size_t n = text.size();
   std::size_t i = 0;
   while (i < n) {
-    // Copy the longest run of bytes that need no attention.
-    std::size_t run = i;
+    // Copy the longest run of bytes that need no attention, found eight bytes at a time
+    // (most strings are one run: scanned once, appended once).
+    std::size_t run = i + plain_prefix_words(p + i, n - i);
     while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\') ++run;
     if (run > i) {
       out.append(text.data() + i, run - i);
@@ -347,16 +415,23 @@ class LineWriter {
       : out_(out), json_(options.format == LogFormat::json), scrub_(options.scrub_card_numbers) {}
 
   void begin(std::chrono::system_clock::time_point t, LogLevel level, std::string_view message) {
+    begin_timestamp(t);
+    begin_rest(level, message);
+  }
+  // begin() in two parts: what follows the timestamp is the same for every access line of a
+  // level, so the Logger formats it once (with the constant correlation fields) and appends it.
+  void begin_timestamp(std::chrono::system_clock::time_point t) {
+    if (json_) out_.append("{\"timestamp\":\"");
+    append_timestamp(out_, t);
+  }
+  void begin_rest(LogLevel level, std::string_view message) {
     if (json_) {
-      out_.append("{\"timestamp\":\"");
-      append_timestamp(out_, t);
       out_.append("\",\"level\":\"");
       out_.append(log_level_name(level));
       out_.append("\",\"message\":\"");
       append_scrubbed(message);
       out_.push_back('"');
     } else {
-      append_timestamp(out_, t);
       out_.push_back(' ');
       switch (level) {
         case LogLevel::debug: out_.append("DEBUG"); break;
@@ -371,11 +446,40 @@ class LineWriter {
 
   // dd.service / dd.env / dd.version from the options, dd.trace_id / dd.span_id when set.
   void correlation(const LoggerOptions& options, LogCorrelation trace) {
+    constant_correlation(options);
+    trace_ids(trace);
+  }
+  // correlation() in two parts; the first is the same on every line of a Logger.
+  void constant_correlation(const LoggerOptions& options) {
     if (!options.service.empty()) trusted_string("dd.service", options.service);
     if (!options.env.empty()) trusted_string("dd.env", options.env);
     if (!options.version.empty()) trusted_string("dd.version", options.version);
+  }
+  void trace_ids(LogCorrelation trace) {
     if (trace.trace_id != 0) u64_field("dd.trace_id", trace.trace_id, true);
     if (trace.span_id != 0) u64_field("dd.span_id", trace.span_id, true);
+  }
+  // Bytes formatted beforehand by this class (a prefix, a field key from field_key()).
+  void raw(std::string_view bytes) { out_.append(bytes.data(), bytes.size()); }
+  // What start_field(key) writes, for keys formatted once and passed to the *_at() forms.
+  static std::string field_key(const LoggerOptions& options, std::string_view key) {
+    std::string out;
+    LineWriter(out, options).start_field(key);
+    return out;
+  }
+  void string_at(std::string_view encoded_key, std::string_view value) {
+    raw(encoded_key);
+    string_value(value, scrub_);
+  }
+  void int_at(std::string_view encoded_key, std::int64_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+    raw(encoded_key);
+    integer_value(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+  }
+  void double_at(std::string_view encoded_key, double v, int fixed_decimals) {
+    raw(encoded_key);
+    append_double(out_, v, json_, fixed_decimals);
   }
 
   // A trusted value (our own configuration or ids): escaped, not scrubbed.
@@ -441,6 +545,10 @@ class LineWriter {
 
   void integer_digits(std::string_view key, std::string_view digits) {
     start_field(key);
+    integer_value(digits);
+  }
+
+  void integer_value(std::string_view digits) {
     if (scrub_ && digits.size() >= kScrubMinDigits) {
       auto& masked = scratch().masked;
       if (mask_card_numbers(digits, masked) > 0) {
@@ -487,8 +595,45 @@ class LineWriter {
 // ---------------------------------------------------------------------------------------------
 // Logger
 
+namespace {
+
+// The fields of an access line, in writing order (Logger::access_keys_ holds them formatted).
+enum AccessKey : std::size_t {
+  kRequestId,
+  kMethod,
+  kRoute,
+  kStatusCode,
+  kDurationMs,
+  kUpstreamAttempts,
+  kClientId,
+  kErrorCode,
+  kAccessKeyCount
+};
+constexpr std::string_view kAccessKeyNames[kAccessKeyCount] = {
+    "request_id",  "http.method",       "http.route", "http.status_code",
+    "duration_ms", "upstream_attempts", "client_id",  "error_code"};
+constexpr std::string_view kAccessMessage = "request completed";
+
+}  // namespace
+
+void Logger::prepare_formatting() {
+  static_assert(std::tuple_size<decltype(access_keys_)>::value == kAccessKeyCount);
+  LineWriter(constant_correlation_, options_).constant_correlation(options_);
+  const LogLevel levels[2] = {LogLevel::info, LogLevel::error};
+  for (int k = 0; k < 2; ++k) {
+    std::string& head = access_heads_[k];
+    LineWriter w(head, options_);
+    w.begin_rest(levels[k], kAccessMessage);
+    w.raw(constant_correlation_);
+  }
+  for (std::size_t k = 0; k < kAccessKeyCount; ++k) {
+    access_keys_[k] = LineWriter::field_key(options_, kAccessKeyNames[k]);
+  }
+}
+
 Logger::Logger(LoggerOptions options, const Clock& clock, std::FILE* out)
     : options_(std::move(options)), clock_(clock), file_(out) {
+  prepare_formatting();
   sink_ = [this](std::string_view lines) {
     if (file_ == nullptr) return;
     std::fwrite(lines.data(), 1, lines.size(), file_);
@@ -499,6 +644,7 @@ Logger::Logger(LoggerOptions options, const Clock& clock, std::FILE* out)
 
 Logger::Logger(LoggerOptions options, const Clock& clock, LogSink sink)
     : options_(std::move(options)), clock_(clock), sink_(std::move(sink)) {
+  prepare_formatting();
   if (options_.asynchronous) writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -531,16 +677,19 @@ void Logger::log_access(const AccessRecord& r) {
   auto& s = scratch();
   s.line.clear();
   LineWriter w(s.line, options_);
-  w.begin(clock_.wall(), level, "request completed");
-  w.correlation(options_, r.trace);
-  w.string_field("request_id", r.request_id);
-  w.string_field("http.method", r.method);
-  w.string_field("http.route", r.route);
-  w.int_field("http.status_code", r.status);
-  w.double_field("duration_ms", r.duration_ms, 3);
-  w.int_field("upstream_attempts", r.upstream_attempts);
-  if (!r.client_id.empty()) w.string_field("client_id", r.client_id);
-  if (!r.error_code.empty()) w.string_field("error_code", r.error_code);
+  // The same bytes as begin(level, "request completed") + correlation() + one *_field() per
+  // field, with everything constant formatted once by prepare_formatting().
+  w.begin_timestamp(clock_.wall());
+  w.raw(access_heads_[level == LogLevel::error ? 1 : 0]);
+  w.trace_ids(r.trace);
+  w.string_at(access_keys_[kRequestId], r.request_id);
+  w.string_at(access_keys_[kMethod], r.method);
+  w.string_at(access_keys_[kRoute], r.route);
+  w.int_at(access_keys_[kStatusCode], r.status);
+  w.double_at(access_keys_[kDurationMs], r.duration_ms, 3);
+  w.int_at(access_keys_[kUpstreamAttempts], r.upstream_attempts);
+  if (!r.client_id.empty()) w.string_at(access_keys_[kClientId], r.client_id);
+  if (!r.error_code.empty()) w.string_at(access_keys_[kErrorCode], r.error_code);
   w.end();
   emit(s.line);
 }
@@ -551,7 +700,8 @@ void Logger::write_line(LogLevel level, std::string_view message, const LogField
   s.line.clear();
   LineWriter w(s.line, options_);
   w.begin(clock_.wall(), level, message);
-  w.correlation(options_, trace);
+  w.raw(constant_correlation_);  // correlation(), its constant part formatted once
+  w.trace_ids(trace);
   for (std::size_t k = 0; k < count; ++k) w.field(fields[k]);
   w.end();
   emit(s.line);

@@ -44,6 +44,7 @@
 // must outlive the Logger; the Logger does not close the FILE*.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -182,6 +183,7 @@ class Logger {
   const LoggerOptions& options() const { return options_; }
 
  private:
+  void prepare_formatting();
   void write_line(LogLevel level, std::string_view message, const LogField* fields,
                   std::size_t count, LogCorrelation trace);
   void emit(std::string_view line);
@@ -194,6 +196,13 @@ class Logger {
   const Clock& clock_;
   LogSink sink_;
   std::FILE* file_ = nullptr;
+
+  // Formatted once by the constructor (the options never change): dd.service / dd.env /
+  // dd.version as every line carries them; for access lines, everything between the timestamp
+  // and the trace ids (level info, level error), and each field's key as the line writes it.
+  std::string constant_correlation_;
+  std::array<std::string, 2> access_heads_;
+  std::array<std::string, 8> access_keys_;
 
   // Synchronous mode: serialises sink calls.
   std::mutex sink_mutex_;

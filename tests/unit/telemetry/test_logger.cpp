@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -440,6 +441,285 @@ TEST(CardScrubber, CanBeTurnedOffAndNeverTouchesTraceIds) {
   scrubbing.log_event(LogLevel::info, "x", {}, LogCorrelation{4111111111111111ULL, 1});
   EXPECT_EQ("4111111111111111", cap.only_object()["message"]);
   EXPECT_EQ("4111111111111111", cap2.only_object()["dd.trace_id"]);
+}
+
+// ---- fast paths: byte-identical to the straightforward implementations ----
+
+// The byte-at-a-time escaper the word-at-a-time one replaced (kept here as the oracle).
+void reference_json_escaped(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default: out += std::string("\\u00") + kHex[c >> 4] + kHex[c & 0xf];
+      }
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    std::uint32_t cp = 0, min = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2, cp = c & 0x1f, min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3, cp = c & 0x0f, min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4, cp = c & 0x07, min = 0x10000;
+    }
+    bool valid = len != 0 && i + len <= n;
+    for (std::size_t k = 1; valid && k < len; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80) valid = false;
+      else cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    if (valid && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) valid = false;
+    if (valid) {
+      out.append(text.data() + i, len);
+      i += len;
+    } else {
+      out += "\\ufffd";
+      ++i;
+    }
+  }
+}
+
+// The scrubber as first written (every group scanned segment by segment), the oracle.
+std::size_t reference_mask(std::string_view text, std::string& out) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  struct Seg {
+    std::size_t start, len;
+  };
+  std::size_t found = 0;
+  bool copied = false;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (!digit(text[i])) {
+      ++i;
+      continue;
+    }
+    std::vector<Seg> segs;
+    std::size_t total = 0, j = i;
+    for (;;) {
+      const std::size_t start = j;
+      while (j < text.size() && digit(text[j])) ++j;
+      segs.push_back({start, j - start});
+      total += j - start;
+      if (j + 1 < text.size() && (text[j] == ' ' || text[j] == '-') && digit(text[j + 1])) {
+        ++j;
+        continue;
+      }
+      break;
+    }
+    if (total >= 13) {
+      std::vector<bool> mask(segs.size(), false);
+      for (std::size_t first = 0; first < segs.size(); ++first) {
+        std::size_t digits = 0;
+        for (std::size_t last = first; last < segs.size(); ++last) {
+          digits += segs[last].len;
+          if (digits > 19) break;
+          if (digits < 13) continue;
+          int sum = 0;
+          bool twice = false;
+          for (std::size_t k = last + 1; k-- > first;) {
+            for (std::size_t c = segs[k].len; c-- > 0;) {
+              int d = text[segs[k].start + c] - '0';
+              if (twice && (d *= 2) > 9) d -= 9;
+              sum += d;
+              twice = !twice;
+            }
+          }
+          if (sum % 10 == 0) {
+            for (std::size_t k = first; k <= last; ++k) mask[k] = true;
+            ++found;
+          }
+        }
+      }
+      for (std::size_t k = 0; k < segs.size(); ++k) {
+        if (!mask[k]) continue;
+        if (!copied) out.assign(text.data(), text.size()), copied = true;
+        for (std::size_t c = 0; c < segs[k].len; ++c) out[segs[k].start + c] = '*';
+      }
+    }
+    i = j;
+  }
+  return found;
+}
+
+// A deterministic byte soup weighted towards what the fast paths must not get wrong.
+std::string random_text(std::uint64_t& state, std::size_t len, const std::string& alphabet) {
+  std::string s;
+  for (std::size_t k = 0; k < len; ++k) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    s.push_back(alphabet[(state >> 33) % alphabet.size()]);
+  }
+  return s;
+}
+
+TEST(FastPaths, JsonEscapeMatchesTheByteAtATimeReference) {
+  std::string alphabet = "abcXYZ09 -_/.:\"\\\n\t\x01\x1f\x7f\xc3\xa9\xe6\x97\xa5\xf0\x9f\x99\x82\xff\x80\xed\xa0";
+  alphabet.push_back('\0');
+  std::uint64_t state = 1;
+  for (int round = 0; round < 20000; ++round) {
+    const std::size_t len = static_cast<std::size_t>(round % 70);
+    // Mostly clean text with a few special bytes, at every offset.
+    std::string text = random_text(state, len, round % 3 == 0 ? alphabet : "abcdefghij0123456789-/.");
+    if (round % 3 == 1 && len > 0) text[(state >> 20) % len] = alphabet[(state >> 40) % alphabet.size()];
+    std::string expected = "prefix";
+    reference_json_escaped(expected, text);
+    std::string actual = "prefix";
+    append_json_escaped(actual, text);
+    ASSERT_EQ(expected, actual) << json(text).dump();
+  }
+}
+
+TEST(FastPaths, ScrubberMatchesTheSegmentBySegmentReference) {
+  const std::vector<std::string> alphabets = {"0123456789", "0123456789 -", "0123456789 -a.", "0123456789abcdef-",
+                                              "4111 -"};
+  const std::vector<std::string> cards = {"4111111111111111", "4111 1111 1111 1111", "5555-5555-5555-4444",
+                                          "378282246310005", "4111111111111111110"};
+  std::uint64_t state = 7;
+  for (int round = 0; round < 30000; ++round) {
+    std::string text = random_text(state, static_cast<std::size_t>(round % 60), alphabets[round % alphabets.size()]);
+    if (round % 4 == 0) text.insert((state >> 24) % (text.size() + 1), cards[(state >> 44) % cards.size()]);
+    std::string expected, actual;
+    const std::size_t want = reference_mask(text, expected);
+    const std::size_t got = mask_card_numbers(text, actual);
+    ASSERT_EQ(want, got) << text;
+    if (want > 0) {
+      ASSERT_EQ(expected, actual) << text;
+    }
+    ASSERT_EQ(want > 0 ? expected : text, mask_card_numbers(text)) << text;
+  }
+}
+
+// Every special byte at every offset of clean text (the word scan must stop at each one).
+TEST(FastPaths, JsonEscapeStopsAtEverySpecialByteAtEveryOffset) {
+  const std::string specials = std::string("\"\\\n\x01\x1f\x7f\x80\xc3\xff", 9) + std::string(1, '\0');
+  for (std::size_t len = 1; len <= 40; ++len) {
+    for (std::size_t at = 0; at < len; ++at) {
+      for (const char c : specials) {
+        std::string text(len, 'a');
+        text[at] = c;
+        std::string expected, actual;
+        reference_json_escaped(expected, text);
+        append_json_escaped(actual, text);
+        ASSERT_EQ(expected, actual) << len << " " << at << " " << static_cast<int>(c);
+      }
+    }
+  }
+}
+
+// Hex ids have many digits but no group: settled by the run check. A card number inside one,
+// between separators, is still masked, at any offset.
+TEST(FastPaths, ScrubberRunCheckKeepsCardsInsideIds) {
+  std::string out;
+  EXPECT_EQ(0u, mask_card_numbers("0123456789abcdef0123456789abcdef", out));
+  EXPECT_EQ(0u, mask_card_numbers("1234567890a12345678901b2345678901", out));
+  for (std::size_t before = 0; before < 12; ++before) {
+    const std::string prefix = std::string("9a8b7c6d5e4f3a2b1c").substr(0, before);
+    const std::string text = prefix + "-4111111111111111-0f9e";
+    std::string expected;
+    ASSERT_EQ(reference_mask(text, expected), mask_card_numbers(text, out)) << text;
+    EXPECT_EQ(expected, out);
+    EXPECT_EQ(std::string::npos, out.find("4111111111111111")) << out;
+  }
+}
+
+// duration_ms: exactly what std::to_chars(fixed, 3) writes, ties (k/16, k/2000) included.
+TEST(FastPaths, DurationMatchesToCharsFixed3) {
+  std::vector<double> values = {0.0, -0.0, 0.0005, 0.0015, 0.0625, 0.1875, 1.0005, 2.5, 12.34567, 999.9995,
+                                999999.9995, 1e6, 1e6 + 0.0625, 3e9, -1.0, -0.0004, 1e-300, 4.9e-324};
+  for (int k = 0; k < 4000; ++k) {
+    values.push_back(k / 16.0);
+    values.push_back(k / 2000.0);
+    values.push_back(k * 0.001);
+    values.push_back(k * 1.37e-3 + k * k * 0.1);
+  }
+  std::uint64_t state = 3;
+  for (int k = 0; k < 4000; ++k) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    values.push_back(static_cast<double>(state >> 11) / static_cast<double>(1ULL << 53) * 2e6);
+  }
+  testing::FakeClock clock;
+  CaptureSink cap;
+  Logger log(json_options(), clock, cap.sink());
+  for (const double v : values) log.log_access(AccessRecord{"r", "GET", "/", 200, v, 1, "", "", {}});
+  const auto lines = cap.lines();
+  ASSERT_EQ(values.size(), lines.size());
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof(buf), values[k], std::chars_format::fixed, 3);
+    const std::string want = "\"duration_ms\":" + std::string(buf, r.ptr) + ",";
+    ASSERT_NE(std::string::npos, lines[k].find(want)) << values[k] << " " << lines[k];
+  }
+}
+
+// Access lines, byte for byte, across formats and options (captured from the formatter before
+// it got its precomputed prefixes): what a log pipeline parses must not move.
+TEST(FastPaths, AccessLinesAreByteIdentical) {
+  struct Case {
+    LogFormat format;
+    bool scrub;
+    std::string env;
+    std::string service;
+  };
+  const std::vector<Case> cases = {{LogFormat::json, true, "test", "tokenizer"},
+                                   {LogFormat::json, false, "", "tok\"en"},
+                                   {LogFormat::text, true, "test", "tokenizer"},
+                                   {LogFormat::text, true, "", "tok en"}};
+  std::vector<std::string> lines;
+  for (const auto& c : cases) {
+    testing::FakeClock clock;
+    CaptureSink cap;
+    LoggerOptions o = json_options();
+    o.format = c.format;
+    o.scrub_card_numbers = c.scrub;
+    o.env = c.env;
+    o.service = c.service;
+    Logger log(o, clock, cap.sink());
+    log.log_access(AccessRecord{"0123456789abcdef0123456789abcdef", "POST", "/api/v1/payment_methods/tokenize", 201,
+                                12.34567, 1, "shop-1", "", LogCorrelation{4111111111111111ULL, 43}});
+    clock.advance(std::chrono::milliseconds(1234));
+    log.log_access(AccessRecord{"id 4111 1111 1111 1111", "GE\"T", "/a\\b\nc=d", 503, 0.0005, 0, "", "overloaded",
+                                {}});
+    log.log_access(AccessRecord{"", "", "", 0, -1.0, -3, "caf\xc3\xa9\xff", "e", LogCorrelation{0, 9}});
+    log.info("after", {{"k", "v"}});
+    for (const auto& l : cap.lines()) lines.push_back(l);
+  }
+  const std::vector<std::string> expected = {
+      "{\"timestamp\":\"2026-11-23T10:00:00.000Z\",\"level\":\"info\",\"message\":\"request completed\",\"dd.service\":\"tokenizer\",\"dd.env\":\"test\",\"dd.version\":\"1.2.3\",\"dd.trace_id\":\"4111111111111111\",\"dd.span_id\":\"43\",\"request_id\":\"0123456789abcdef0123456789abcdef\",\"http.method\":\"POST\",\"http.route\":\"/api/v1/payment_methods/tokenize\",\"http.status_code\":201,\"duration_ms\":12.346,\"upstream_attempts\":1,\"client_id\":\"shop-1\"}",
+      "{\"timestamp\":\"2026-11-23T10:00:01.234Z\",\"level\":\"error\",\"message\":\"request completed\",\"dd.service\":\"tokenizer\",\"dd.env\":\"test\",\"dd.version\":\"1.2.3\",\"request_id\":\"id **** **** **** ****\",\"http.method\":\"GE\\\"T\",\"http.route\":\"/a\\\\b\\nc=d\",\"http.status_code\":503,\"duration_ms\":0.001,\"upstream_attempts\":0,\"error_code\":\"overloaded\"}",
+      "{\"timestamp\":\"2026-11-23T10:00:01.234Z\",\"level\":\"info\",\"message\":\"request completed\",\"dd.service\":\"tokenizer\",\"dd.env\":\"test\",\"dd.version\":\"1.2.3\",\"dd.span_id\":\"9\",\"request_id\":\"\",\"http.method\":\"\",\"http.route\":\"\",\"http.status_code\":0,\"duration_ms\":-1.000,\"upstream_attempts\":-3,\"client_id\":\"caf\xc3""\xa9""\\ufffd\",\"error_code\":\"e\"}",
+      "{\"timestamp\":\"2026-11-23T10:00:01.234Z\",\"level\":\"info\",\"message\":\"after\",\"dd.service\":\"tokenizer\",\"dd.env\":\"test\",\"dd.version\":\"1.2.3\",\"k\":\"v\"}",
+      "{\"timestamp\":\"2026-11-23T10:00:00.000Z\",\"level\":\"info\",\"message\":\"request completed\",\"dd.service\":\"tok\\\"en\",\"dd.version\":\"1.2.3\",\"dd.trace_id\":\"4111111111111111\",\"dd.span_id\":\"43\",\"request_id\":\"0123456789abcdef0123456789abcdef\",\"http.method\":\"POST\",\"http.route\":\"/api/v1/payment_methods/tokenize\",\"http.status_code\":201,\"duration_ms\":12.346,\"upstream_attempts\":1,\"client_id\":\"shop-1\"}",
+      "{\"timestamp\":\"2026-11-23T10:00:01.234Z\",\"level\":\"error\",\"message\":\"request completed\",\"dd.service\":\"tok\\\"en\",\"dd.version\":\"1.2.3\",\"request_id\":\"id 4111 1111 1111 1111\",\"http.method\":\"GE\\\"T\",\"http.route\":\"/a\\\\b\\nc=d\",\"http.status_code\":503,\"duration_ms\":0.001,\"upstream_attempts\":0,\"error_code\":\"overloaded\"}",
+      "{\"timestamp\":\"2026-11-23T10:00:01.234Z\",\"level\":\"info\",\"message\":\"request completed\",\"dd.service\":\"tok\\\"en\",\"dd.version\":\"1.2.3\",\"dd.span_id\":\"9\",\"request_id\":\"\",\"http.method\":\"\",\"http.route\":\"\",\"http.status_code\":0,\"duration_ms\":-1.000,\"upstream_attempts\":-3,\"client_id\":\"caf\xc3""\xa9""\\ufffd\",\"error_code\":\"e\"}",
+      "{\"timestamp\":\"2026-11-23T10:00:01.234Z\",\"level\":\"info\",\"message\":\"after\",\"dd.service\":\"tok\\\"en\",\"dd.version\":\"1.2.3\",\"k\":\"v\"}",
+      "2026-11-23T10:00:00.000Z INFO  request completed dd.service=tokenizer dd.env=test dd.version=1.2.3 dd.trace_id=4111111111111111 dd.span_id=43 request_id=0123456789abcdef0123456789abcdef http.method=POST http.route=/api/v1/payment_methods/tokenize http.status_code=201 duration_ms=12.346 upstream_attempts=1 client_id=shop-1",
+      "2026-11-23T10:00:01.234Z ERROR request completed dd.service=tokenizer dd.env=test dd.version=1.2.3 request_id=\"id **** **** **** ****\" http.method=\"GE\\\"T\" http.route=\"/a\\\\b\\nc=d\" http.status_code=503 duration_ms=0.001 upstream_attempts=0 error_code=overloaded",
+      "2026-11-23T10:00:01.234Z INFO  request completed dd.service=tokenizer dd.env=test dd.version=1.2.3 dd.span_id=9 request_id=\"\" http.method=\"\" http.route=\"\" http.status_code=0 duration_ms=-1.000 upstream_attempts=-3 client_id=caf\xc3""\xa9""\\ufffd error_code=e",
+      "2026-11-23T10:00:01.234Z INFO  after dd.service=tokenizer dd.env=test dd.version=1.2.3 k=v",
+      "2026-11-23T10:00:00.000Z INFO  request completed dd.service=\"tok en\" dd.version=1.2.3 dd.trace_id=4111111111111111 dd.span_id=43 request_id=0123456789abcdef0123456789abcdef http.method=POST http.route=/api/v1/payment_methods/tokenize http.status_code=201 duration_ms=12.346 upstream_attempts=1 client_id=shop-1",
+      "2026-11-23T10:00:01.234Z ERROR request completed dd.service=\"tok en\" dd.version=1.2.3 request_id=\"id **** **** **** ****\" http.method=\"GE\\\"T\" http.route=\"/a\\\\b\\nc=d\" http.status_code=503 duration_ms=0.001 upstream_attempts=0 error_code=overloaded",
+      "2026-11-23T10:00:01.234Z INFO  request completed dd.service=\"tok en\" dd.version=1.2.3 dd.span_id=9 request_id=\"\" http.method=\"\" http.route=\"\" http.status_code=0 duration_ms=-1.000 upstream_attempts=-3 client_id=caf\xc3""\xa9""\\ufffd error_code=e",
+      "2026-11-23T10:00:01.234Z INFO  after dd.service=\"tok en\" dd.version=1.2.3 k=v",
+  };
+  ASSERT_EQ(expected.size(), lines.size());
+  for (std::size_t k = 0; k < lines.size(); ++k) EXPECT_EQ(expected[k], lines[k]) << k;
 }
 
 // ---- asynchronous writer ----
