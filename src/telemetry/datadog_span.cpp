@@ -6,6 +6,12 @@
 #include <utility>
 
 namespace tokenizer {
+namespace {
+
+// mask_card_numbers() changes nothing in a text shorter than the shortest card number (13).
+constexpr std::size_t kMinScrubbedLength = 13;
+
+}  // namespace
 
 DatadogSpan::DatadogSpan(std::shared_ptr<DatadogTraceSegment> segment, const SpanOptions& options,
                          std::uint64_t span_id, std::uint64_t parent_id)
@@ -37,8 +43,14 @@ void DatadogSpan::set_tag(std::string_view key, std::string_view value) {
   if (finished_) return;
   // Tags can carry client-controlled text (User-Agent, request ids): the same defensive
   // card-number scrubber as the logs runs on every value (a few ns when nothing matches).
-  std::string masked;
-  if (mask_card_numbers(value, masked) > 0) value = masked;
+  // Values shorter than a card number (most of them) skip the call.
+  if (value.size() >= kMinScrubbedLength) {
+    std::string masked;
+    if (mask_card_numbers(value, masked) > 0) {
+      data_.meta.set(key, masked);
+      return;
+    }
+  }
   data_.meta.set(key, value);
 }
 

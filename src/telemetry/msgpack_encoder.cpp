@@ -25,7 +25,17 @@ void put_header(std::string& out, std::uint32_t size, unsigned char fix, unsigne
 }
 
 bool same(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+  if (a.size() != b.size()) return false;
+  const std::size_t n = a.size();
+  if (n >= 8 && n <= 16) {  // tag keys: two overlapping word compares instead of a memcmp call
+    std::uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a.data(), 8);
+    std::memcpy(&a1, a.data() + n - 8, 8);
+    std::memcpy(&b0, b.data(), 8);
+    std::memcpy(&b1, b.data() + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return std::memcmp(a.data(), b.data(), n) == 0;
 }
 
 template <typename List>
@@ -199,8 +209,16 @@ void encode_span(MsgpackWriter& w, const SpanData& span, const SpanDefaults* def
   std::size_t bound = kFixedSpanBytes + span.service.size() + span.name.size() + span.resource.size() +
                       span.type.size();
   std::size_t meta_count = 0;
+  // Bit i: the span's own tag i is replaced by a fixed default (looked up once, here, for the
+  // first 64 tags; later ones are looked up again when written).
+  std::uint64_t replaced_mask = 0;
+  std::size_t index = 0;
   for (const auto& [key, value] : span.meta) {
-    if (fixed_meta && has_key(defaults->fixed_meta, key)) continue;
+    const std::size_t i = index++;
+    if (fixed_meta && has_key(defaults->fixed_meta, key)) {
+      if (i < 64) replaced_mask |= std::uint64_t{1} << i;
+      continue;
+    }
     ++meta_count;
     bound += 2 * kStringOverhead + key.size() + value.size();
   }
@@ -259,8 +277,14 @@ void encode_span(MsgpackWriter& w, const SpanData& span, const SpanDefaults* def
 
   c.raw(kKeyMeta);
   c.map_header(meta_count);
+  index = 0;
   for (const auto& [key, value] : span.meta) {
-    if (fixed_meta && has_key(defaults->fixed_meta, key)) continue;
+    const std::size_t i = index++;
+    if (fixed_meta) {
+      const bool replaced =
+          i < 64 ? ((replaced_mask >> i) & 1) != 0 : has_key(defaults->fixed_meta, key);
+      if (replaced) continue;
+    }
     c.string(key);
     c.string(value);
   }

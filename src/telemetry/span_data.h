@@ -47,6 +47,64 @@ void write_hex16(char* out, std::uint64_t value);
 
 namespace detail {
 
+// The byte store of a flat tag container: a growable buffer whose append is a capacity check
+// and a memcpy, inlined (std::string's out-of-line append cost about as much as the copy for
+// the dozen-byte keys and values of a tag). Copyable like the strings it replaced.
+class TagBytes {
+ public:
+  TagBytes() = default;
+  TagBytes(const TagBytes& o) { *this = o; }
+  TagBytes(TagBytes&& o) noexcept
+      : data_(std::move(o.data_)), size_(std::exchange(o.size_, 0)), capacity_(std::exchange(o.capacity_, 0)) {}
+  TagBytes& operator=(const TagBytes& o) {
+    if (this != &o) {
+      size_ = 0;
+      reserve(o.size_);
+      if (o.size_ != 0) std::memcpy(data_.get(), o.data_.get(), o.size_);
+      size_ = o.size_;
+    }
+    return *this;
+  }
+  TagBytes& operator=(TagBytes&& o) noexcept {
+    data_ = std::move(o.data_);
+    size_ = std::exchange(o.size_, 0);
+    capacity_ = std::exchange(o.capacity_, 0);
+    return *this;
+  }
+
+  const char* data() const { return data_.get(); }
+  char* data() { return data_.get(); }
+  std::size_t size() const { return size_; }
+  void clear() { size_ = 0; }
+  void reserve(std::size_t n) {
+    if (n > capacity_) grow(n);
+  }
+  // Appends a then b; returns the offset of a.
+  std::size_t append(std::string_view a, std::string_view b = {}) {
+    const std::size_t offset = size_;
+    const std::size_t need = size_ + a.size() + b.size();
+    if (need > capacity_) grow(need);
+    if (!a.empty()) std::memcpy(data_.get() + size_, a.data(), a.size());
+    if (!b.empty()) std::memcpy(data_.get() + size_ + a.size(), b.data(), b.size());
+    size_ = need;
+    return offset;
+  }
+
+ private:
+  void grow(std::size_t need) {
+    std::size_t capacity = capacity_ < 64 ? 64 : capacity_ * 2;
+    if (capacity < need) capacity = need;
+    std::unique_ptr<char[]> bigger(new char[capacity]);
+    if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
+    data_ = std::move(bigger);
+    capacity_ = capacity;
+  }
+
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
 // Keys (and, for SpanMeta, values) of a flat tag container: one byte buffer plus offsets.
 // Lookups are linear, comparing lengths first: a span has a few dozen tags at most.
 template <typename Slot>
@@ -70,21 +128,22 @@ class FlatTags {
   }
   const Slot* find(std::string_view key) const {
     for (const Slot& s : slots_) {
-      if (s.key_size == key.size() && std::memcmp(bytes_.data() + s.key_offset, key.data(), key.size()) == 0) {
+      if (s.key_size == key.size() &&
+          (key.empty() || std::memcmp(bytes_.data() + s.key_offset, key.data(), key.size()) == 0)) {
         return &s;
       }
     }
     return nullptr;
   }
   Slot* find(std::string_view key) { return const_cast<Slot*>(static_cast<const FlatTags&>(*this).find(key)); }
-  std::uint32_t append(std::string_view bytes) {
-    const auto offset = static_cast<std::uint32_t>(bytes_.size());
-    bytes_.append(bytes.data(), bytes.size());
-    return offset;
+  std::uint32_t append(std::string_view bytes) { return static_cast<std::uint32_t>(bytes_.append(bytes)); }
+  // Appends key then value (one capacity check); returns the key's offset.
+  std::uint32_t append_pair(std::string_view key, std::string_view value) {
+    return static_cast<std::uint32_t>(bytes_.append(key, value));
   }
 
   std::vector<Slot> slots_;
-  std::string bytes_;
+  TagBytes bytes_;
 };
 
 struct MetaSlot {
@@ -112,9 +171,9 @@ class SpanMeta : public detail::FlatTags<detail::MetaSlot> {
       return;
     }
     detail::MetaSlot slot{};
-    slot.key_offset = append(key);
+    slot.key_offset = append_pair(key, value);
     slot.key_size = static_cast<std::uint32_t>(key.size());
-    slot.value_offset = append(value);
+    slot.value_offset = slot.key_offset + slot.key_size;
     slot.value_size = static_cast<std::uint32_t>(value.size());
     slots_.push_back(slot);
   }

@@ -197,6 +197,47 @@ TEST(SpanTree, ErrorTags) {
   EXPECT_EQ(server->meta.count("error.type"), 0u);
 }
 
+// Values shorter than 13 bytes skip the scrubber; at 13 bytes it must still run.
+TEST(SpanTree, TagScrubbingAtTheShortestCardLength) {
+  Fixture f;
+  Span root = f.tracer->start_span(kServer);
+  root.set_tag("thirteen", "4222222222222");   // 13 digits, Luhn-valid
+  root.set_tag("twelve", "422222222222");      // 12: cannot be a card
+  root.set_tag("replaced", "x");
+  root.set_tag("replaced", "5555555555554444");  // a longer value replacing a shorter one
+  root.set_tag("shrunk", "a fairly long value");
+  root.set_tag("shrunk", "short");
+  root.finish();
+  ASSERT_EQ(f.exporter->agent.size(), 1u);
+  const AgentSpan* server = find(f.exporter->agent[0], 0x2222);
+  ASSERT_TRUE(server);
+  EXPECT_EQ(server->meta.at("thirteen"), "*************");
+  EXPECT_EQ(server->meta.at("twelve"), "422222222222");
+  EXPECT_EQ(server->meta.at("replaced"), "****************");
+  EXPECT_EQ(server->meta.at("shrunk"), "short");
+}
+
+// SpanData copies (exporters may keep them) own their tag bytes.
+TEST(SpanTree, CopiedSpanDataOwnsItsTags) {
+  SpanData a;
+  for (int i = 0; i < 40; ++i) a.meta.set("k" + std::to_string(i), std::string(static_cast<std::size_t>(i), 'v'));
+  a.metrics.set("m", 1.5);
+  SpanData b = a;
+  a.meta.set("k3", "changed");
+  a.meta.set("new", "tag");
+  SpanData c;
+  c = b;
+  SpanData d = std::move(c);
+  EXPECT_EQ(b.meta.size(), 40u);
+  EXPECT_EQ(b.meta.at("k3"), "vvv");
+  EXPECT_EQ(d.meta.at("k39"), std::string(39, 'v'));
+  EXPECT_EQ(d.metrics.at("m"), 1.5);
+  EXPECT_EQ(a.meta.at("k3"), "changed");
+  EXPECT_FALSE(b.meta.get("new"));
+  b.meta.set("", "");
+  EXPECT_EQ(b.meta.at(""), "");
+}
+
 TEST(SpanTree, CardNumbersInTagValuesAreMasked) {
   Fixture f;
   Span root = f.tracer->start_span(kServer);
