@@ -89,6 +89,18 @@ TEST_F(ApiTest, KeepAliveOnRawHttp11WithoutConnectionHeader) {
   }
 }
 
+// A client that sends its request and its FIN back to back: the server sees both in one
+// (edge-triggered) event, and must still notice the FIN and close, not keep the descriptor.
+TEST_F(ApiTest, ARequestFollowedByTheClientsFinEndsWithTheServerClosing) {
+  for (int i = 0; i < 10; ++i) {
+    RawConnection conn(service_->tokenizer().port());
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(conn.send_all("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(conn.shutdown_write());
+    EXPECT_TRUE(conn.closed_by_peer(std::chrono::seconds(5))) << "attempt " << i;
+  }
+}
+
 TEST_F(ApiTest, Unauthorized) {
   HttpCall call = tokenize_call(service_->url("/api/v1/payment_methods/tokenize"), card_body(), {});
   call.basic_user.clear();

@@ -108,6 +108,8 @@ void RawConnection::close() {
   fd_ = -1;
 }
 
+bool RawConnection::shutdown_write() { return ::shutdown(fd_, SHUT_WR) == 0; }
+
 bool RawConnection::send_all(const std::string& bytes) {
   size_t off = 0;
   while (off < bytes.size()) {

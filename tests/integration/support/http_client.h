@@ -54,6 +54,8 @@ class RawConnection {
   std::string read_response(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // True when the server closed the connection (EOF) within the timeout.
   bool closed_by_peer(std::chrono::milliseconds timeout);
+  // Half-closes: sends our FIN, the socket stays open for reading.
+  bool shutdown_write();
   void close();
 
  private:
