@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <limits>
 
 namespace tokenizer {
@@ -113,10 +114,20 @@ void append_decimal(std::string& out, int value) {
   }
 }
 
-void append_hex16(std::string& out, std::uint64_t value) {
-  char buf[16];
-  write_hex16(buf, value);
-  out.append(buf, sizeof(buf));
+// `value` in decimal at `p` (at most 11 bytes); returns the end.
+char* write_decimal(char* p, int value) {
+  char buf[12];
+  char* q = buf + sizeof(buf);
+  std::uint64_t magnitude = value < 0 ? static_cast<std::uint64_t>(-static_cast<std::int64_t>(value))
+                                      : static_cast<std::uint64_t>(value);
+  do {
+    *--q = static_cast<char>('0' + magnitude % 10);
+    magnitude /= 10;
+  } while (magnitude != 0);
+  if (value < 0) *--q = '-';
+  const auto n = static_cast<std::size_t>(buf + sizeof(buf) - q);
+  std::memcpy(p, q, n);
+  return p + n;
 }
 
 }  // namespace
@@ -456,12 +467,15 @@ ExtractionResult extract_context(const HeaderReader& headers,
 // ---- injection ----
 
 void append_traceparent(std::string& out, const TraceId& trace_id, std::uint64_t span_id, int sampling_priority) {
-  out += "00-";
-  append_hex16(out, trace_id.high);
-  append_hex16(out, trace_id.low);
-  out.push_back('-');
-  append_hex16(out, span_id);
-  out += sampling_priority > 0 ? "-01" : "-00";
+  // "00-" 32 hex "-" 16 hex "-0x": formatted on the stack, appended once.
+  char buf[55];
+  std::memcpy(buf, "00-", 3);
+  write_hex16(buf + 3, trace_id.high);
+  write_hex16(buf + 19, trace_id.low);
+  buf[35] = '-';
+  write_hex16(buf + 36, span_id);
+  std::memcpy(buf + 52, sampling_priority > 0 ? "-01" : "-00", 3);
+  out.append(buf, sizeof(buf));
 }
 
 std::string encode_traceparent(const TraceId& trace_id, std::uint64_t span_id, int sampling_priority) {
@@ -472,10 +486,19 @@ std::string encode_traceparent(const TraceId& trace_id, std::uint64_t span_id, i
 
 void append_tracestate(std::string& out, const InjectionContext& context) {
   const std::size_t begin = out.size();
-  out += "dd=s:";
-  append_decimal(out, context.sampling_priority);
-  out += ";p:";
-  append_hex16(out, context.span_id);
+  {
+    // "dd=s:<priority>;p:<16 hex>", appended once.
+    char buf[5 + 12 + 3 + 16];
+    char* p = buf;
+    std::memcpy(p, "dd=s:", 5);
+    p += 5;
+    p = write_decimal(p, context.sampling_priority);
+    std::memcpy(p, ";p:", 3);
+    p += 3;
+    write_hex16(p, context.span_id);
+    p += 16;
+    out.append(buf, static_cast<std::size_t>(p - buf));
+  }
   if (!context.origin.empty()) {
     out += ";o:";
     append_tracestate_field(out, context.origin, ",;~");

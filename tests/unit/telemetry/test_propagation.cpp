@@ -2,6 +2,8 @@
 // injection, and round trips.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -321,6 +323,29 @@ TEST(PropagationInject, OriginIsEscapedInTracestate) {
   ctx.span_id = 3;
   ctx.origin = "a=b;c,d~e";
   EXPECT_EQ(encode_tracestate(ctx), "dd=s:1;p:0000000000000003;o:a~b_c_d_e");
+}
+
+// traceparent and the head of tracestate are formatted on the stack: every digit position,
+// both flags, and priorities up to the int limits.
+TEST(PropagationInject, StackFormattedHeadersAreExact) {
+  EXPECT_EQ(encode_traceparent({0x0123456789abcdefULL, 0xfedcba9876543210ULL}, 0xffffffffffffffffULL, 2),
+            "00-0123456789abcdeffedcba9876543210-ffffffffffffffff-01");
+  EXPECT_EQ(encode_traceparent({0, 1}, 1, 0), "00-00000000000000000000000000000001-0000000000000001-00");
+  std::string appended = "keep:";
+  append_traceparent(appended, {0, 1}, 1, -5);
+  EXPECT_EQ(appended, "keep:00-00000000000000000000000000000001-0000000000000001-00");
+  const std::pair<int, std::string> priorities[] = {{0, "0"},
+                                                   {-1, "-1"},
+                                                   {10, "10"},
+                                                   {std::numeric_limits<int>::max(), "2147483647"},
+                                                   {std::numeric_limits<int>::min(), "-2147483648"}};
+  for (const auto& [priority, text] : priorities) {
+    InjectionContext ctx;
+    ctx.trace_id = {0, 9};
+    ctx.span_id = 0xabcdef0123456789ULL;
+    ctx.sampling_priority = priority;
+    EXPECT_EQ(encode_tracestate(ctx), "dd=s:" + text + ";p:abcdef0123456789");
+  }
 }
 
 TEST(PropagationRoundTrip, InjectedHeadersExtractToTheSameContext) {
