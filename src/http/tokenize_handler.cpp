@@ -367,7 +367,8 @@ void TokenizeHandler::start_attempt(Call& call, const AttemptContext& ctx, Attem
   // `report` holds the execution's state, which holds the Call: `c` outlives this callback.
   Call* c = &call;
   d_.vault.create_payment_method(
-      call.card, options, [this, c, attempt_number, report = std::move(report)](VaultAttempt a) {
+      call.card, std::move(options),
+      [this, c, attempt_number, report = std::move(report)](VaultAttempt a) {
         Span& span = c->attempt_span;
         const bool failed = a.outcome != VaultOutcome::success && a.outcome != VaultOutcome::rejected;
         if (failed) {

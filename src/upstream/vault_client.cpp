@@ -337,22 +337,21 @@ Expected<Ok> VaultClient::validate(const VaultConfig& config) {
 }
 
 HttpRequest VaultClient::build_request(
-    const PaymentMethod& card, const std::vector<std::pair<std::string, std::string>>& extra_headers,
+    const PaymentMethod& card, std::vector<std::pair<std::string, std::string>> extra_headers,
     std::chrono::milliseconds timeout) const {
   HttpRequest request;
   request.method = "POST";
   request.url = endpoint_;
   request.timeout = timeout;
   request.body = create_body(card);
-  request.headers = {
-      {"Authorization", authorization_},
-      {"Content-Type", "application/json"},
-      {"Accept", "application/json"},
-  };
+  request.headers.reserve(3 + extra_headers.size());
+  request.headers.emplace_back("Authorization", authorization_);
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.headers.emplace_back("Accept", "application/json");
   static constexpr std::string_view kOwned[] = {"authorization",  "content-type", "accept",
                                                 "content-length", "host",         "expect",
                                                 "connection",     "transfer-encoding"};
-  for (const auto& header : extra_headers) {
+  for (auto& header : extra_headers) {
     const std::string& name = header.first;
     const bool owned = std::any_of(std::begin(kOwned), std::end(kOwned),
                                    [&](std::string_view o) { return iequals_lower(name, o); });
@@ -361,14 +360,14 @@ HttpRequest VaultClient::build_request(
     });
     const bool value_ok = std::none_of(header.second.begin(), header.second.end(),
                                        [](unsigned char c) { return c == '\r' || c == '\n' || c == 0; });
-    if (!owned && name_ok && value_ok) request.headers.push_back(header);
+    if (!owned && name_ok && value_ok) request.headers.push_back(std::move(header));
   }
   return request;
 }
 
-void VaultClient::create_payment_method(const PaymentMethod& card, const AttemptOptions& options,
+void VaultClient::create_payment_method(const PaymentMethod& card, AttemptOptions options,
                                         Done done) const {
-  HttpRequest request = build_request(card, options.extra_headers, options.timeout);
+  HttpRequest request = build_request(card, std::move(options.extra_headers), options.timeout);
   const Clock* clock = &clock_;
   transport_.send(std::move(request),
                   [clock, cvv = card.cvv, done = std::move(done)](HttpResult result) {

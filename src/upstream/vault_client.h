@@ -140,12 +140,13 @@ class VaultClient {
   static Expected<Ok> validate(const VaultConfig& config);
 
   // The create request for one attempt (pure; exposed for tests).
+  // Takes the extra headers by value: the ones it keeps are moved into the request.
   HttpRequest build_request(const PaymentMethod& card,
-                            const std::vector<std::pair<std::string, std::string>>& extra_headers,
+                            std::vector<std::pair<std::string, std::string>> extra_headers,
                             std::chrono::milliseconds timeout) const;
 
   // Sends one attempt; `done` gets the mapped result on the transport's loop thread.
-  void create_payment_method(const PaymentMethod& card, const AttemptOptions& options,
+  void create_payment_method(const PaymentMethod& card, AttemptOptions options,
                              Done done) const;
 
   // Maps a transport result to an attempt (pure). `now` is used for HTTP-date Retry-After.
