@@ -27,10 +27,12 @@ void global_init_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-// A plain loop: find_first_of("\r\n") calls memchr once per character (~25 instructions a
-// character, measured with callgrind on the vault request's headers).
+// Two memchr scans (vectorised; ~20 instructions each on a header value) rather than
+// find_first_of("\r\n"), which calls memchr once per character, or a loop over the bytes
+// (~4 instructions each; the vault request carries ~300 bytes of header values).
 bool has_line_break(const std::string& s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n'; });
+  return std::memchr(s.data(), '\r', s.size()) != nullptr ||
+         std::memchr(s.data(), '\n', s.size()) != nullptr;
 }
 
 // A header name libcurl can send as given: non-empty, no separators that would let it

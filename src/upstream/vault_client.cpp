@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cctype>
 #include <charconv>
 #include <cstddef>
@@ -358,8 +359,10 @@ HttpRequest VaultClient::build_request(
     const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
       return c > 0x20 && c < 0x7f && c != ':';
     });
-    const bool value_ok = std::none_of(header.second.begin(), header.second.end(),
-                                       [](unsigned char c) { return c == '\r' || c == '\n' || c == 0; });
+    const std::string& value = header.second;
+    const bool value_ok = std::memchr(value.data(), '\r', value.size()) == nullptr &&
+                          std::memchr(value.data(), '\n', value.size()) == nullptr &&
+                          std::memchr(value.data(), '\0', value.size()) == nullptr;
     if (!owned && name_ok && value_ok) request.headers.push_back(std::move(header));
   }
   return request;

@@ -447,6 +447,8 @@ TEST(CurlTransport, DropsHeadersThatWouldInjectAnotherHeader) {
   HttpRequest request = post(server.url());
   request.headers.emplace_back("X-Ok", "fine");
   request.headers.emplace_back("X-Bad", "v\r\nX-Injected: 1");
+  request.headers.emplace_back("X-Bad-Lf", "v\nX-Injected: 2");
+  request.headers.emplace_back("X-Bad-Cr", "v\rX-Injected: 3");
   request.headers.emplace_back("X-Bad:Name", "v");
   const HttpResult result = send_and_wait(transport, request);
 

@@ -686,12 +686,18 @@ TEST(VaultBuildRequest, KeepsExtraHeadersButNotOnesItOwnsOrUnsafeOnes) {
        {"X-Request-Id", "req-42"},
        {"authorization", "Basic evil"},
        {"X-Split", "a\r\nX-Injected: 1"},
+       {"X-Lf", "a\nX-Injected: 1"},
+       {"X-Cr", "a\rX-Injected: 1"},
+       {"X-Nul", std::string("a\0b", 3)},
        {"Bad Name", "v"}},
       1s);
   EXPECT_EQ(header(r, "traceparent"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   EXPECT_EQ(header(r, "X-Request-Id"), "req-42");
   EXPECT_EQ(header(r, "authorization"), "<absent>");
   EXPECT_EQ(header(r, "X-Split"), "<absent>");
+  EXPECT_EQ(header(r, "X-Lf"), "<absent>");
+  EXPECT_EQ(header(r, "X-Cr"), "<absent>");
+  EXPECT_EQ(header(r, "X-Nul"), "<absent>");
   EXPECT_EQ(header(r, "Bad Name"), "<absent>");
   int authorizations = 0;
   for (const auto& h : r.headers) authorizations += (h.first == "Authorization") ? 1 : 0;
