@@ -1,0 +1,399 @@
+// Integration: a tokenize request with `Transfer-Encoding: chunked` gets the same reply
+// however TCP splits it across the server's reads (Pistache patch 0007). Each piece of a
+// request is sent only once the tokenizer process has read everything before it, as the
+// kernel reports for the server's end of the connection (sock_diag: bytes received, none
+// left unread), so every split below reaches Pistache's parser as a read of its own.
+// Without 0007 a chunk whose CR and LF came in different reads was refused with a 400
+// (before patch 0006 it spun a worker thread forever), and a final CRLF that came after
+// the last-chunk "0\r\n" was taken for the start of the connection's next request.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/service.h"
+
+namespace tokenizer::testing {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr char kTokenizePath[] = "/api/v1/payment_methods/tokenize";
+// Base64 of kClientUser ":" kClientPassword ("demo:demo-password").
+constexpr char kAuthorization[] = "Authorization: Basic ZGVtbzpkZW1vLXBhc3N3b3Jk";
+
+// The server's end of a loopback TCP connection as the kernel sees it.
+struct ServerSide {
+  uint64_t bytes_received = 0;  // payload bytes the server's kernel has received
+  uint32_t unread = 0;          // of which still in its receive queue, not read by the process
+};
+
+// One sock_diag look-up of the socket 127.0.0.1:server_port <- 127.0.0.1:client_port;
+// nullopt when there is no such socket (closed) or the query fails.
+std::optional<ServerSide> server_side(uint16_t server_port, uint16_t client_port) {
+  const int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return std::nullopt;
+  struct {
+    nlmsghdr header;
+    inet_diag_req_v2 request;
+  } query{};
+  query.header.nlmsg_len = sizeof query;
+  query.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  query.header.nlmsg_flags = NLM_F_REQUEST;
+  query.request.sdiag_family = AF_INET;
+  query.request.sdiag_protocol = IPPROTO_TCP;
+  query.request.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+  query.request.idiag_states = ~0u;
+  query.request.id.idiag_sport = htons(server_port);
+  query.request.id.idiag_dport = htons(client_port);
+  query.request.id.idiag_src[0] = htonl(INADDR_LOOPBACK);
+  query.request.id.idiag_dst[0] = htonl(INADDR_LOOPBACK);
+  query.request.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+  query.request.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+
+  std::optional<ServerSide> result;
+  alignas(nlmsghdr) char reply[8192];
+  if (send(nl, &query, sizeof query, 0) == static_cast<ssize_t>(sizeof query)) {
+    const ssize_t n = recv(nl, reply, sizeof reply, 0);
+    const auto* header = reinterpret_cast<const nlmsghdr*>(reply);
+    if (n > 0 && NLMSG_OK(header, static_cast<unsigned>(n)) &&
+        header->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+      const auto* message = static_cast<const inet_diag_msg*>(NLMSG_DATA(header));
+      ServerSide side;
+      side.unread = message->idiag_rqueue;
+      bool have_info = false;
+      int left = static_cast<int>(header->nlmsg_len - NLMSG_LENGTH(sizeof *message));
+      for (auto* attr = reinterpret_cast<rtattr*>(const_cast<inet_diag_msg*>(message) + 1);
+           RTA_OK(attr, left); attr = RTA_NEXT(attr, left)) {
+        if (attr->rta_type != INET_DIAG_INFO) continue;
+        tcp_info info{};
+        std::memcpy(&info, RTA_DATA(attr), std::min<size_t>(RTA_PAYLOAD(attr), sizeof info));
+        side.bytes_received = info.tcpi_bytes_received;
+        have_info = true;
+      }
+      if (have_info) result = side;
+    }
+  }
+  ::close(nl);
+  return result;
+}
+
+// A client connection that sends a request in pieces, each one only after the server
+// process has read all the bytes sent before it.
+class SplitConnection {
+ public:
+  explicit SplitConnection(int port) : server_port_(static_cast<uint16_t>(port)) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(server_port_);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    const int one = 1;  // no Nagle: a piece leaves at once, whether or not the last was ACKed
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      return;
+    }
+    client_port_ = ntohs(addr.sin_port);
+  }
+  ~SplitConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SplitConnection(const SplitConnection&) = delete;
+  SplitConnection& operator=(const SplitConnection&) = delete;
+
+  bool ok() const { return fd_ >= 0; }
+
+  // Sends `piece`, then waits until the server process has read every byte sent so far.
+  // False when the send fails or the server has not read them within `timeout`.
+  bool send_piece(const std::string& piece, milliseconds timeout = seconds(5)) {
+    size_t off = 0;
+    while (off < piece.size()) {
+      const ssize_t n = ::send(fd_, piece.data() + off, piece.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      off += static_cast<size_t>(n);
+    }
+    sent_ += piece.size();
+    const auto deadline = SteadyClock::now() + timeout;
+    while (true) {
+      const auto side = server_side(server_port_, client_port_);
+      if (side && side->bytes_received == sent_ && side->unread == 0) return true;
+      if (SteadyClock::now() >= deadline) return false;
+      std::this_thread::yield();
+    }
+  }
+
+  // Sends the pieces in order (see send_piece); false at the first that fails.
+  bool send_pieces(const std::vector<std::string>& pieces) {
+    for (const auto& piece : pieces) {
+      if (!send_piece(piece)) return false;
+    }
+    return true;
+  }
+
+  // One HTTP response (head and Content-Length body); empty on EOF or timeout.
+  std::string read_response(milliseconds timeout = seconds(10)) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (true) {
+      const auto head_end = buffer_.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        std::string head = buffer_.substr(0, head_end);
+        std::transform(head.begin(), head.end(), head.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        size_t length = 0;
+        const auto cl = head.find("content-length:");
+        if (cl != std::string::npos) length = std::stoul(head.substr(cl + 15));
+        if (buffer_.size() >= head_end + 4 + length) {
+          std::string response = buffer_.substr(0, head_end + 4 + length);
+          buffer_.erase(0, head_end + 4 + length);
+          return response;
+        }
+      }
+      const auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now()).count();
+      if (left <= 0) return {};
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left)) <= 0) return {};
+      char buf[16384];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return {};
+      buffer_.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  uint16_t server_port_ = 0;
+  uint16_t client_port_ = 0;
+  uint64_t sent_ = 0;
+  std::string buffer_;
+};
+
+std::string request_head(const std::string& request_id, const std::string& framing) {
+  return std::string("POST ") + kTokenizePath + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+         kAuthorization + "\r\nContent-Type: application/json\r\nX-Request-Id: " + request_id +
+         "\r\n" + framing + "\r\n\r\n";
+}
+
+std::string plain_request(const std::string& request_id, const std::string& body) {
+  return request_head(request_id, "Content-Length: " + std::to_string(body.size())) + body;
+}
+
+// One chunk of a chunked body: hex size line, data, CRLF.
+std::string chunk(const std::string& data) {
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx", data.size());
+  return std::string(size) + "\r\n" + data + "\r\n";
+}
+
+constexpr char kLastChunk[] = "0\r\n\r\n";
+
+// A reply's status line and its JSON body without the token and the creation time (new for
+// every request).
+struct Reply {
+  std::string status_line;
+  json body;
+};
+
+void strip_per_request_fields(json& body) {
+  if (!body.is_object()) return;
+  for (const char* name : {"payment_method_token", "created_at"}) {
+    if (!body.contains(name)) continue;
+    EXPECT_TRUE(body[name].is_string() && !body[name].get<std::string>().empty()) << name;
+    body.erase(name);
+  }
+}
+
+Reply parse_reply(const std::string& response) {
+  Reply r;
+  r.status_line = response.substr(0, response.find("\r\n"));
+  const auto body_at = response.find("\r\n\r\n");
+  if (body_at != std::string::npos) {
+    r.body = json::parse(response.substr(body_at + 4), nullptr, false);
+  }
+  strip_per_request_fields(r.body);
+  return r;
+}
+
+// The pieces of `request` cut at the given offsets (ascending).
+std::vector<std::string> cut(const std::string& request, std::vector<size_t> offsets) {
+  std::vector<std::string> pieces;
+  size_t from = 0;
+  offsets.push_back(request.size());
+  for (const size_t to : offsets) {
+    if (to > from) pieces.push_back(request.substr(from, to - from));
+    from = to;
+  }
+  return pieces;
+}
+
+class ChunkedBodyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { service_ = new ServiceUnderTest(); }
+  static void TearDownTestSuite() {
+    delete service_;
+    service_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(service_->ok()) << service_->tokenizer().stderr_text();
+    service_->clear_faults();
+    // The reply to the same card sent with Content-Length, through curl (which also
+    // registers the card number for the suite's leak scan of the service's output).
+    const auto plain = service_->tokenize(card_body(), {"X-Request-Id: chunked-test"});
+    ASSERT_EQ(plain.status, 200) << plain.body;
+    expected_ = json::parse(plain.body, nullptr, false);
+    ASSERT_TRUE(expected_.is_object()) << plain.body;
+    strip_per_request_fields(expected_);
+  }
+
+  int port() const { return service_->tokenizer().port(); }
+
+  // Sends `pieces` (one chunked tokenize request with X-Request-Id "chunked-test") on a new
+  // connection and expects the Content-Length request's reply; then, on the same connection,
+  // a Content-Length request and a chunked one sent whole, and one on a new connection: all
+  // answered alike.
+  void expect_same_reply(const std::vector<std::string>& pieces) {
+    SplitConnection conn(port());
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(conn.send_pieces(pieces)) << "the server did not read the request";
+    const Reply r = parse_reply(conn.read_response());
+    EXPECT_EQ(r.status_line, "HTTP/1.1 200 OK");
+    EXPECT_EQ(r.body, expected_);
+
+    ASSERT_TRUE(conn.send_piece(plain_request("chunked-test", card_body())));
+    const Reply next = parse_reply(conn.read_response());
+    EXPECT_EQ(next.status_line, "HTTP/1.1 200 OK") << "next request on the same connection";
+    EXPECT_EQ(next.body, expected_);
+
+    ASSERT_TRUE(conn.send_piece(request_head("chunked-test", "Transfer-Encoding: chunked") +
+                                chunk(card_body()) + kLastChunk));
+    const Reply again = parse_reply(conn.read_response());
+    EXPECT_EQ(again.status_line, "HTTP/1.1 200 OK") << "chunked request after it";
+    EXPECT_EQ(again.body, expected_);
+
+    SplitConnection fresh(port());
+    ASSERT_TRUE(fresh.ok());
+    ASSERT_TRUE(fresh.send_piece(plain_request("chunked-test", card_body())));
+    const Reply other = parse_reply(fresh.read_response());
+    EXPECT_EQ(other.status_line, "HTTP/1.1 200 OK") << "a new connection";
+    EXPECT_EQ(other.body, expected_);
+  }
+
+  // Sends `pieces` and expects a 400 within the read's timeout.
+  void expect_bad_request(const std::vector<std::string>& pieces) {
+    SplitConnection conn(port());
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(conn.send_pieces(pieces));
+    const std::string response = conn.read_response();
+    EXPECT_EQ(response.substr(0, response.find("\r\n")), "HTTP/1.1 400 Bad Request") << response;
+  }
+
+  static std::string chunked_head() {
+    return request_head("chunked-test", "Transfer-Encoding: chunked");
+  }
+
+  static ServiceUnderTest* service_;
+  json expected_;
+};
+ServiceUnderTest* ChunkedBodyTest::service_ = nullptr;
+
+TEST_F(ChunkedBodyTest, OneChunkSentWhole) {
+  expect_same_reply({chunked_head() + chunk(card_body()) + kLastChunk});
+}
+
+TEST_F(ChunkedBodyTest, SentAByteAtATime) {
+  const std::string request = chunked_head() + chunk(card_body()) + kLastChunk;
+  std::vector<std::string> bytes;
+  for (const char c : request) bytes.emplace_back(1, c);
+  expect_same_reply(bytes);
+}
+
+// Every CR of the chunked framing (size line, after the data, last-chunk, final CRLF) ends
+// a read, and its LF starts the next.
+TEST_F(ChunkedBodyTest, SplitBetweenEachCrAndLf) {
+  const std::string head = chunked_head();
+  const std::string request = head + chunk(card_body()) + kLastChunk;
+  std::vector<size_t> offsets;
+  for (size_t i = head.size(); i < request.size(); ++i) {
+    if (request[i] == '\r') offsets.push_back(i + 1);
+  }
+  ASSERT_EQ(offsets.size(), 4u);
+  expect_same_reply(cut(request, offsets));
+}
+
+// Three chunks (sizes 0x1a, 0x40 and the rest): reads end inside each size line, inside
+// each chunk's data, between a chunk's data and its CRLF, inside the last-chunk and between
+// the last-chunk and the final CRLF.
+TEST_F(ChunkedBodyTest, SeveralChunksSplitInsideSizeLinesAndData) {
+  const std::string body = card_body();
+  ASSERT_GT(body.size(), 0x1au + 0x40u + 0x10u);
+  const std::string head = chunked_head();
+  const std::string first = chunk(body.substr(0, 0x1a));
+  const std::string second = chunk(body.substr(0x1a, 0x40));
+  const std::string third = chunk(body.substr(0x1a + 0x40));
+  ASSERT_EQ(first.substr(0, 4), "1a\r\n");
+  ASSERT_EQ(second.substr(0, 4), "40\r\n");
+  const std::string request = head + first + second + third + kLastChunk;
+
+  size_t at = head.size();
+  std::vector<size_t> offsets;
+  for (const std::string* c : {&first, &second, &third}) {
+    const size_t data_at = at + c->find("\r\n") + 2;
+    const size_t data_end = at + c->size() - 2;
+    offsets.push_back(at + 1);                              // inside the size line
+    offsets.push_back(data_at + (data_end - data_at) / 2);  // inside the data
+    offsets.push_back(data_end);                            // data | CRLF
+    at += c->size();
+  }
+  offsets.push_back(at + 1);  // "0" | "\r\n\r\n"
+  offsets.push_back(at + 3);  // "0\r\n" | "\r\n"
+  expect_same_reply(cut(request, offsets));
+}
+
+TEST_F(ChunkedBodyTest, ABadChunkSizeIsA400) {
+  const std::string body = card_body();
+  char size[32];
+  std::snprintf(size, sizeof size, "%zxg\r\n", body.size());
+  expect_bad_request({chunked_head() + size + body + "\r\n" + kLastChunk});
+}
+
+TEST_F(ChunkedBodyTest, AMissingCrlfAfterTheDataIsA400WhateverTheSplit) {
+  const std::string c = chunk(card_body());
+  const std::string without_crlf = c.substr(0, c.size() - 2);
+  const std::string request = chunked_head() + without_crlf + kLastChunk;
+  expect_bad_request({request});
+  std::vector<std::string> bytes;
+  for (const char ch : request) bytes.emplace_back(1, ch);
+  expect_bad_request(bytes);
+}
+
+TEST_F(ChunkedBodyTest, OtherBytesInPlaceOfTheCrlfAfterTheDataAreA400) {
+  const std::string c = chunk(card_body());
+  expect_bad_request({chunked_head() + c.substr(0, c.size() - 2) + "XY" + kLastChunk});
+}
+
+}  // namespace
+}  // namespace tokenizer::testing
