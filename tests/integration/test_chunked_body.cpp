@@ -14,12 +14,9 @@
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/http_client.h"
 #include "support/service.h"
 
 namespace tokenizer::testing {
@@ -102,40 +100,22 @@ std::optional<ServerSide> server_side(uint16_t server_port, uint16_t client_port
 // process has read all the bytes sent before it.
 class SplitConnection {
  public:
-  explicit SplitConnection(int port) : server_port_(static_cast<uint16_t>(port)) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  explicit SplitConnection(int port) : conn_(port), server_port_(static_cast<uint16_t>(port)) {
     sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(server_port_);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof addr;
     const int one = 1;  // no Nagle: a piece leaves at once, whether or not the last was ACKed
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-      return;
-    }
+    ok_ = conn_.ok() &&
+          setsockopt(conn_.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0 &&
+          getsockname(conn_.fd(), reinterpret_cast<sockaddr*>(&addr), &len) == 0;
     client_port_ = ntohs(addr.sin_port);
   }
-  ~SplitConnection() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  SplitConnection(const SplitConnection&) = delete;
-  SplitConnection& operator=(const SplitConnection&) = delete;
 
-  bool ok() const { return fd_ >= 0; }
+  bool ok() const { return ok_; }
 
   // Sends `piece`, then waits until the server process has read every byte sent so far.
   // False when the send fails or the server has not read them within `timeout`.
   bool send_piece(const std::string& piece, milliseconds timeout = seconds(5)) {
-    size_t off = 0;
-    while (off < piece.size()) {
-      const ssize_t n = ::send(fd_, piece.data() + off, piece.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      off += static_cast<size_t>(n);
-    }
+    if (!conn_.send_all(piece)) return false;
     sent_ += piece.size();
     const auto deadline = SteadyClock::now() + timeout;
     while (true) {
@@ -156,40 +136,15 @@ class SplitConnection {
 
   // One HTTP response (head and Content-Length body); empty on EOF or timeout.
   std::string read_response(milliseconds timeout = seconds(10)) {
-    const auto deadline = SteadyClock::now() + timeout;
-    while (true) {
-      const auto head_end = buffer_.find("\r\n\r\n");
-      if (head_end != std::string::npos) {
-        std::string head = buffer_.substr(0, head_end);
-        std::transform(head.begin(), head.end(), head.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        size_t length = 0;
-        const auto cl = head.find("content-length:");
-        if (cl != std::string::npos) length = std::stoul(head.substr(cl + 15));
-        if (buffer_.size() >= head_end + 4 + length) {
-          std::string response = buffer_.substr(0, head_end + 4 + length);
-          buffer_.erase(0, head_end + 4 + length);
-          return response;
-        }
-      }
-      const auto left =
-          std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now()).count();
-      if (left <= 0) return {};
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left)) <= 0) return {};
-      char buf[16384];
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return {};
-      buffer_.append(buf, static_cast<size_t>(n));
-    }
+    return conn_.read_response(timeout);
   }
 
  private:
-  int fd_ = -1;
+  RawConnection conn_;
+  bool ok_ = false;
   uint16_t server_port_ = 0;
   uint16_t client_port_ = 0;
   uint64_t sent_ = 0;
-  std::string buffer_;
 };
 
 std::string request_head(const std::string& request_id, const std::string& framing) {

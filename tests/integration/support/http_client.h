@@ -49,6 +49,8 @@ class RawConnection {
   explicit RawConnection(int port);
   ~RawConnection();
   bool ok() const { return fd_ >= 0; }
+  // The socket, for options and getsockname() (the connection keeps owning it).
+  int fd() const { return fd_; }
   bool send_all(const std::string& bytes);
   // Reads one HTTP response (headers + Content-Length body); empty on EOF/timeout.
   std::string read_response(std::chrono::milliseconds timeout = std::chrono::seconds(10));
