@@ -6,12 +6,6 @@
 #include <utility>
 
 namespace tokenizer {
-namespace {
-
-// mask_card_numbers() changes nothing in a text shorter than the shortest card number (13).
-constexpr std::size_t kMinScrubbedLength = 13;
-
-}  // namespace
 
 DatadogSpan::DatadogSpan(std::shared_ptr<DatadogTraceSegment> segment, const SpanOptions& options,
                          std::uint64_t span_id, std::uint64_t parent_id)
@@ -44,7 +38,7 @@ void DatadogSpan::set_tag(std::string_view key, std::string_view value) {
   // Tags can carry client-controlled text (User-Agent, request ids): the same defensive
   // card-number scrubber as the logs runs on every value (a few ns when nothing matches).
   // Values shorter than a card number (most of them) skip the call.
-  if (value.size() >= kMinScrubbedLength) {
+  if (value.size() >= kCardNumberMinDigits) {
     std::string masked;
     if (mask_card_numbers(value, masked) > 0) {
       data_.meta.set(key, masked);

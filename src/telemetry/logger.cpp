@@ -29,7 +29,7 @@
 namespace tokenizer {
 namespace {
 
-constexpr std::size_t kScrubMinDigits = 13;
+constexpr std::size_t kScrubMinDigits = kCardNumberMinDigits;
 constexpr std::size_t kScrubMaxDigits = 19;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }

@@ -222,6 +222,9 @@ class Logger {
   std::thread writer_;
 };
 
+// The fewest digits a card number the scrubber masks has: a shorter text is never changed.
+inline constexpr std::size_t kCardNumberMinDigits = 13;
+
 // The defensive card-number scrubber (see the header comment). Returns how many candidates it
 // masked; `out` receives the masked text only when the result is non-zero.
 std::size_t mask_card_numbers(std::string_view text, std::string& out);

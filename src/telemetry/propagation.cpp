@@ -95,39 +95,30 @@ void append_tracestate_field(std::string& out, std::string_view s, std::string_v
   }
 }
 
-void append_decimal(std::string& out, std::uint64_t value) {
+// `value` in decimal at `p` (at most 20 bytes); returns the end.
+char* write_decimal(char* p, std::uint64_t value) {
   char buf[20];
-  char* p = buf + sizeof(buf);
+  char* q = buf + sizeof(buf);
   do {
-    *--p = static_cast<char>('0' + value % 10);
+    *--q = static_cast<char>('0' + value % 10);
     value /= 10;
   } while (value != 0);
-  out.append(p, static_cast<std::size_t>(buf + sizeof(buf) - p));
-}
-
-void append_decimal(std::string& out, int value) {
-  if (value < 0) {
-    out.push_back('-');
-    append_decimal(out, static_cast<std::uint64_t>(-static_cast<std::int64_t>(value)));
-  } else {
-    append_decimal(out, static_cast<std::uint64_t>(value));
-  }
+  const auto n = static_cast<std::size_t>(buf + sizeof(buf) - q);
+  std::memcpy(p, q, n);
+  return p + n;
 }
 
 // `value` in decimal at `p` (at most 11 bytes); returns the end.
 char* write_decimal(char* p, int value) {
-  char buf[12];
-  char* q = buf + sizeof(buf);
-  std::uint64_t magnitude = value < 0 ? static_cast<std::uint64_t>(-static_cast<std::int64_t>(value))
-                                      : static_cast<std::uint64_t>(value);
-  do {
-    *--q = static_cast<char>('0' + magnitude % 10);
-    magnitude /= 10;
-  } while (magnitude != 0);
-  if (value < 0) *--q = '-';
-  const auto n = static_cast<std::size_t>(buf + sizeof(buf) - q);
-  std::memcpy(p, q, n);
-  return p + n;
+  if (value >= 0) return write_decimal(p, static_cast<std::uint64_t>(value));
+  *p++ = '-';
+  return write_decimal(p, static_cast<std::uint64_t>(-static_cast<std::int64_t>(value)));
+}
+
+template <typename Integer>
+void append_decimal(std::string& out, Integer value) {
+  char buf[21];
+  out.append(buf, static_cast<std::size_t>(write_decimal(buf, value) - buf));
 }
 
 }  // namespace
