@@ -6,20 +6,13 @@
 // Without 0007 a chunk whose CR and LF came in different reads was refused with a 400
 // (before patch 0006 it spun a worker thread forever), and a final CRLF that came after
 // the last-chunk "0\r\n" was taken for the start of the connection's next request.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sock_diag.h>
-#include <linux/tcp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
@@ -27,6 +20,7 @@
 
 #include "support/http_client.h"
 #include "support/service.h"
+#include "support/sock_diag.h"
 
 namespace tokenizer::testing {
 namespace {
@@ -40,74 +34,15 @@ constexpr char kTokenizePath[] = "/api/v1/payment_methods/tokenize";
 // Base64 of kClientUser ":" kClientPassword ("demo:demo-password").
 constexpr char kAuthorization[] = "Authorization: Basic ZGVtbzpkZW1vLXBhc3N3b3Jk";
 
-// The server's end of a loopback TCP connection as the kernel sees it.
-struct ServerSide {
-  uint64_t bytes_received = 0;  // payload bytes the server's kernel has received
-  uint32_t unread = 0;          // of which still in its receive queue, not read by the process
-};
-
-// One sock_diag look-up of the socket 127.0.0.1:server_port <- 127.0.0.1:client_port;
-// nullopt when there is no such socket (closed) or the query fails.
-std::optional<ServerSide> server_side(uint16_t server_port, uint16_t client_port) {
-  const int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (nl < 0) return std::nullopt;
-  struct {
-    nlmsghdr header;
-    inet_diag_req_v2 request;
-  } query{};
-  query.header.nlmsg_len = sizeof query;
-  query.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  query.header.nlmsg_flags = NLM_F_REQUEST;
-  query.request.sdiag_family = AF_INET;
-  query.request.sdiag_protocol = IPPROTO_TCP;
-  query.request.idiag_ext = 1u << (INET_DIAG_INFO - 1);
-  query.request.idiag_states = ~0u;
-  query.request.id.idiag_sport = htons(server_port);
-  query.request.id.idiag_dport = htons(client_port);
-  query.request.id.idiag_src[0] = htonl(INADDR_LOOPBACK);
-  query.request.id.idiag_dst[0] = htonl(INADDR_LOOPBACK);
-  query.request.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
-  query.request.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-
-  std::optional<ServerSide> result;
-  alignas(nlmsghdr) char reply[8192];
-  if (send(nl, &query, sizeof query, 0) == static_cast<ssize_t>(sizeof query)) {
-    const ssize_t n = recv(nl, reply, sizeof reply, 0);
-    const auto* header = reinterpret_cast<const nlmsghdr*>(reply);
-    if (n > 0 && NLMSG_OK(header, static_cast<unsigned>(n)) &&
-        header->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
-      const auto* message = static_cast<const inet_diag_msg*>(NLMSG_DATA(header));
-      ServerSide side;
-      side.unread = message->idiag_rqueue;
-      bool have_info = false;
-      int left = static_cast<int>(header->nlmsg_len - NLMSG_LENGTH(sizeof *message));
-      for (auto* attr = reinterpret_cast<rtattr*>(const_cast<inet_diag_msg*>(message) + 1);
-           RTA_OK(attr, left); attr = RTA_NEXT(attr, left)) {
-        if (attr->rta_type != INET_DIAG_INFO) continue;
-        tcp_info info{};
-        std::memcpy(&info, RTA_DATA(attr), std::min<size_t>(RTA_PAYLOAD(attr), sizeof info));
-        side.bytes_received = info.tcpi_bytes_received;
-        have_info = true;
-      }
-      if (have_info) result = side;
-    }
-  }
-  ::close(nl);
-  return result;
-}
-
 // A client connection that sends a request in pieces, each one only after the server
 // process has read all the bytes sent before it.
 class SplitConnection {
  public:
   explicit SplitConnection(int port) : conn_(port), server_port_(static_cast<uint16_t>(port)) {
-    sockaddr_in addr{};
-    socklen_t len = sizeof addr;
     const int one = 1;  // no Nagle: a piece leaves at once, whether or not the last was ACKed
-    ok_ = conn_.ok() &&
-          setsockopt(conn_.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0 &&
-          getsockname(conn_.fd(), reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-    client_port_ = ntohs(addr.sin_port);
+    client_port_ = conn_.ok() ? local_port(conn_.fd()) : 0;
+    ok_ = client_port_ != 0 &&
+          setsockopt(conn_.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
   }
 
   bool ok() const { return ok_; }

@@ -89,8 +89,12 @@ HttpReply http_request(const HttpCall& call) {
   return s.perform(call);
 }
 
-RawConnection::RawConnection(int port) {
+RawConnection::RawConnection(int port, int receive_buffer_bytes) {
   fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  // Before connect(), so that the window the connection starts with already fits it.
+  if (receive_buffer_bytes > 0) {
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof receive_buffer_bytes);
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));

@@ -46,7 +46,8 @@ HttpReply http_request(const HttpCall& call);
 
 class RawConnection {
  public:
-  explicit RawConnection(int port);
+  // receive_buffer_bytes > 0 sets SO_RCVBUF (a client that is slow to take its replies).
+  explicit RawConnection(int port, int receive_buffer_bytes = 0);
   ~RawConnection();
   bool ok() const { return fd_ >= 0; }
   // The socket, for options and getsockname() (the connection keeps owning it).
