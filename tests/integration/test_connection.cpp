@@ -1,0 +1,204 @@
+// Integration: what one HTTP/1.1 connection may do to the server, through the real
+// tokenizer. A client that pipelines gets its replies in request order, or a closed
+// connection, never one request's reply as the answer to another (Pistache patch 0010;
+// stock Pistache dropped every request after the first of a read, and answered requests
+// that came in later reads in whatever order they finished). A reply with
+// Connection: close ends the connection (patch 0011; stock Pistache left it open). A
+// client that sends without reading its replies neither holds a worker thread nor makes
+// the server read and queue without bound (patch 0009; stock Pistache retried the full
+// socket in a loop).
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "support/http_client.h"
+#include "support/service.h"
+#include "support/sock_diag.h"
+
+namespace tokenizer::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using SteadyClock = std::chrono::steady_clock;
+
+// Base64 of kClientUser ":" kClientPassword ("demo:demo-password").
+constexpr char kAuthorization[] = "Authorization: Basic ZGVtbzpkZW1vLXBhc3N3b3Jk";
+
+std::string get(const std::string& path) {
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+}
+
+std::string tokenize_request() {
+  const std::string body = card_body();
+  return std::string("POST /api/v1/payment_methods/tokenize HTTP/1.1\r\nHost: 127.0.0.1\r\n") +
+         kAuthorization + "\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::string status_line(const std::string& response) {
+  return response.substr(0, response.find("\r\n"));
+}
+
+// Waits (bounded) until upstream-sim has received `n` vault calls: the tokenize request
+// is then in flight, held by the simulator's latency.
+bool wait_for_vault_calls(ServiceUnderTest& service, long n) {
+  const auto deadline = SteadyClock::now() + seconds(10);
+  while (SteadyClock::now() < deadline) {
+    if (service.vault_requests() >= n) return true;
+  }
+  return false;
+}
+
+TEST(Connection, RequestsPipelinedInOneWriteAreAllAnsweredInOrder) {
+  ServiceUnderTest service;
+  ASSERT_TRUE(service.ok());
+  RawConnection conn(service.tokenizer().port());
+  ASSERT_TRUE(conn.ok());
+
+  ASSERT_TRUE(conn.send_all(get("/healthz") + get("/nope") + get("/readyz") +
+                            get("/healthz") + get("/metrics")));
+  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 404 Not Found");
+  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+  const std::string metrics = conn.read_response();
+  EXPECT_EQ(status_line(metrics), "HTTP/1.1 200 OK");
+  EXPECT_NE(metrics.find("tokenizer_http_requests_total"), std::string::npos);
+
+  // The connection is still good for the next request.
+  ASSERT_TRUE(conn.send_all(get("/healthz")));
+  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+}
+
+TEST(Connection, AnEmptyLineAfterABodyIsNotTakenForAPipelinedRequest) {
+  ServiceUnderTest service;
+  ASSERT_TRUE(service.ok());
+  RawConnection conn(service.tokenizer().port());
+  ASSERT_TRUE(conn.ok());
+
+  // Some clients end a POST body with CRLF; HTTP/1.1 servers ignore empty lines there.
+  ASSERT_TRUE(conn.send_all(tokenize_request() + "\r\n"));
+  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+  ASSERT_TRUE(conn.send_all(get("/healthz")));
+  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+}
+
+// RFC 9112 9.6: after a reply with Connection: close the server closes the connection.
+TEST(Connection, AReplyWithConnectionCloseIsTheConnectionsLast) {
+  ServiceUnderTest service;
+  ASSERT_TRUE(service.ok());
+  const int port = service.tokenizer().port();
+
+  RawConnection asked(port);
+  ASSERT_TRUE(asked.ok());
+  ASSERT_TRUE(asked.send_all("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+  const std::string reply = asked.read_response();
+  EXPECT_EQ(status_line(reply), "HTTP/1.1 200 OK");
+  EXPECT_NE(reply.find("Connection: Close"), std::string::npos) << reply;
+  EXPECT_TRUE(asked.closed_by_peer(seconds(5)));
+
+  RawConnection http10(port);  // HTTP/1.0 without keep-alive
+  ASSERT_TRUE(http10.ok());
+  ASSERT_TRUE(http10.send_all("GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"));
+  EXPECT_NE(http10.read_response().find(" 200 OK"), std::string::npos);
+  EXPECT_TRUE(http10.closed_by_peer(seconds(5)));
+
+  RawConnection kept(port);  // HTTP/1.1 default: the connection stays for the next request
+  ASSERT_TRUE(kept.ok());
+  ASSERT_TRUE(kept.send_all(get("/healthz")));
+  EXPECT_EQ(status_line(kept.read_response()), "HTTP/1.1 200 OK");
+  ASSERT_TRUE(kept.send_all(get("/healthz")));
+  EXPECT_EQ(status_line(kept.read_response()), "HTTP/1.1 200 OK");
+}
+
+// The request behind a tokenize call is not answered before it: the client gets the
+// tokenize reply, then the connection closes (HTTP/1.1 lets a server close; a pipelining
+// client retries what was not answered).
+void expect_tokenize_reply_then_close(RawConnection& conn) {
+  const std::string first = conn.read_response(seconds(15));
+  EXPECT_EQ(status_line(first), "HTTP/1.1 200 OK");
+  EXPECT_NE(first.find("\"payment_method_token\""), std::string::npos) << first;
+  EXPECT_TRUE(conn.closed_by_peer(seconds(10)));
+}
+
+TEST(Connection, ARequestSentWhileATokenizeIsInFlightIsNotAnsweredBeforeIt) {
+  ServiceUnderTest service;
+  ASSERT_TRUE(service.ok());
+  service.set_faults({{"latency_ms", 300}});
+  RawConnection conn(service.tokenizer().port());
+  ASSERT_TRUE(conn.ok());
+
+  ASSERT_TRUE(conn.send_all(tokenize_request()));
+  ASSERT_TRUE(wait_for_vault_calls(service, 1));
+  // Answered at once if it were handled now: before the tokenize reply.
+  ASSERT_TRUE(conn.send_all(get("/healthz")));
+  expect_tokenize_reply_then_close(conn);
+}
+
+TEST(Connection, ARequestPipelinedBehindATokenizeInOneWriteIsNotAnsweredBeforeIt) {
+  ServiceUnderTest service;
+  ASSERT_TRUE(service.ok());
+  service.set_faults({{"latency_ms", 300}});
+  RawConnection conn(service.tokenizer().port());
+  ASSERT_TRUE(conn.ok());
+
+  ASSERT_TRUE(conn.send_all(tokenize_request() + get("/healthz")));
+  expect_tokenize_reply_then_close(conn);
+}
+
+// One worker thread, so that a worker held by the first client would starve the second.
+TEST(Connection, AClientThatDoesNotReadItsRepliesHoldsNoWorkerAndIsNotReadWithoutEnd) {
+  ServiceUnderTest service(with_args({"--threads", "1"}));
+  ASSERT_TRUE(service.ok());
+  const int port = service.tokenizer().port();
+  // A small receive buffer: it fills after a reply or two.
+  RawConnection stalled(port, 4096);
+  ASSERT_TRUE(stalled.ok());
+  const uint16_t client_port = local_port(stalled.fd());
+  ASSERT_NE(client_port, 0);
+
+  // ~4 KiB replies for 30-byte requests: the server's socket is full long before it has
+  // read them all, and all of them fit in the kernel's buffers on the way in.
+  constexpr int kRequests = 3000;
+  std::string requests;
+  for (int i = 0; i < kRequests; ++i) requests += get("/metrics");
+  ASSERT_TRUE(stalled.send_all(requests));
+
+  // Another client on the same (only) worker is served while the first one reads nothing,
+  // and meanwhile the server leaves the rest of the first client's requests unread: what
+  // it has read stays put while input waits in its receive queue and replies in its send
+  // queue.
+  const auto deadline = SteadyClock::now() + seconds(30);
+  bool held_back = false;
+  uint64_t read_before = 0;
+  while (!held_back && SteadyClock::now() < deadline) {
+    HttpCall call;
+    call.url = service.url("/healthz");
+    call.timeout_ms = 10000;
+    ASSERT_EQ(http_request(call).status, 200) << "a client that does not read held the worker";
+    const auto side = server_side(static_cast<uint16_t>(port), client_port);
+    ASSERT_TRUE(side.has_value());
+    const uint64_t read = side->bytes_received - side->unread;
+    ASSERT_LT(read, requests.size())
+        << "the server read every request though none of their replies could be sent";
+    held_back = side->unread > 0 && side->unsent > 0 && read == read_before;
+    read_before = read;
+  }
+  EXPECT_TRUE(held_back) << "the server never stopped reading the client that does not read";
+
+  // Once the client reads, every request is answered, in order, and nothing was lost
+  // while the server waited.
+  int answered = 0;
+  for (; answered < kRequests; ++answered) {
+    const std::string reply = stalled.read_response(seconds(20));
+    if (status_line(reply) != "HTTP/1.1 200 OK") break;
+  }
+  EXPECT_EQ(answered, kRequests);
+}
+
+}  // namespace
+}  // namespace tokenizer::testing
