@@ -75,6 +75,20 @@ TEST(Connection, RequestsPipelinedInOneWriteAreAllAnsweredInOrder) {
   EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
 }
 
+// The legitimate case next to the pipelined ones: each request sent the moment the previous
+// reply arrived (its reply came from a curl loop thread) is answered on the same connection.
+TEST(Connection, RequestsSentOneAfterAnotherOnAKeptAliveConnectionAreAllAnswered) {
+  ServiceUnderTest service;
+  ASSERT_TRUE(service.ok());
+  RawConnection conn(service.tokenizer().port());
+  ASSERT_TRUE(conn.ok());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(conn.send_all(tokenize_request())) << i;
+    const std::string reply = conn.read_response();
+    ASSERT_EQ(status_line(reply), "HTTP/1.1 200 OK") << "request " << i << ": " << reply;
+  }
+}
+
 TEST(Connection, AnEmptyLineAfterABodyIsNotTakenForAPipelinedRequest) {
   ServiceUnderTest service;
   ASSERT_TRUE(service.ok());
@@ -272,6 +286,40 @@ TEST(Connection, AClientThatDoesNotReadItsRepliesHoldsNoWorkerAndIsNotReadWithou
     if (status_line(reply) != "HTTP/1.1 200 OK") break;
   }
   EXPECT_EQ(answered, kRequests);
+}
+
+// A client whose replies wait for the socket to drain (the server then waits for EPOLLOUT
+// only) resets the connection: the server drops what it held and the socket goes away.
+TEST(Connection, AClientThatResetsWhileItsRepliesWaitIsCleanedUp) {
+  ServiceUnderTest service(with_args({"--threads", "1"}));
+  ASSERT_TRUE(service.ok());
+  const int port = service.tokenizer().port();
+  RawConnection conn(port, 4096);
+  ASSERT_TRUE(conn.ok());
+  const uint16_t client_port = local_port(conn.fd());
+  std::string requests;
+  for (int i = 0; i < 3000; ++i) requests += get("/metrics");
+  ASSERT_TRUE(conn.send_all(requests));
+  const auto waiting_deadline = SteadyClock::now() + seconds(10);
+  bool waiting = false;
+  while (!waiting && SteadyClock::now() < waiting_deadline) {
+    const auto side = server_side(static_cast<uint16_t>(port), client_port);
+    waiting = side.has_value() && side->unsent > 0 && side->unread > 0;
+  }
+  ASSERT_TRUE(waiting);
+
+  const linger reset{1, 0};  // close() sends RST
+  ASSERT_EQ(setsockopt(conn.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+  conn.close();
+  const auto gone_deadline = SteadyClock::now() + seconds(10);
+  bool gone = false;
+  while (!gone && SteadyClock::now() < gone_deadline) {
+    gone = !server_side(static_cast<uint16_t>(port), client_port).has_value();
+  }
+  EXPECT_TRUE(gone) << "the server kept the reset connection";
+  HttpCall call;
+  call.url = service.url("/healthz");
+  EXPECT_EQ(http_request(call).status, 200);
 }
 
 }  // namespace

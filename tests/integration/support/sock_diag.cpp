@@ -42,9 +42,11 @@ std::optional<ServerSide> server_side(uint16_t server_port, uint16_t client_port
   if (send(nl, &query, sizeof query, 0) == static_cast<ssize_t>(sizeof query)) {
     const ssize_t n = recv(nl, reply, sizeof reply, 0);
     const auto* header = reinterpret_cast<const nlmsghdr*>(reply);
+    const auto* message = static_cast<const inet_diag_msg*>(NLMSG_DATA(header));
+    // The kernel's look-up falls back to the listening socket once the connection is gone:
+    // only the connection itself (its remote port) counts.
     if (n > 0 && NLMSG_OK(header, static_cast<unsigned>(n)) &&
-        header->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
-      const auto* message = static_cast<const inet_diag_msg*>(NLMSG_DATA(header));
+        header->nlmsg_type == SOCK_DIAG_BY_FAMILY && message->id.idiag_dport == htons(client_port)) {
       ServerSide side;
       side.unread = message->idiag_rqueue;
       side.unsent = message->idiag_wqueue;

@@ -15,7 +15,7 @@ struct ServerSide {
 };
 
 // One sock_diag look-up of the socket 127.0.0.1:server_port <- 127.0.0.1:client_port;
-// nullopt when there is no such socket (closed) or the query fails.
+// nullopt when there is no such connection (closed) or the query fails.
 std::optional<ServerSide> server_side(uint16_t server_port, uint16_t client_port);
 
 // The local port of a connected socket (0 if getsockname fails).
