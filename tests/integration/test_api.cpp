@@ -13,20 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-class ApiTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { service_ = new ServiceUnderTest(); }
-  static void TearDownTestSuite() {
-    delete service_;
-    service_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_TRUE(service_->ok()) << service_->tokenizer().stderr_text();
-    service_->clear_faults();
-  }
-  static ServiceUnderTest* service_;
-};
-ServiceUnderTest* ApiTest::service_ = nullptr;
+using ApiTest = SharedServiceTest;
 
 TEST_F(ApiTest, TokenizesAValidCard) {
   const auto r = service_->tokenize(card_body(), {"X-Request-Id: it-success-1"});

@@ -140,16 +140,11 @@ std::vector<std::string> cut(const std::string& request, std::vector<size_t> off
   return pieces;
 }
 
-class ChunkedBodyTest : public ::testing::Test {
+class ChunkedBodyTest : public SharedServiceTest {
  protected:
-  static void SetUpTestSuite() { service_ = new ServiceUnderTest(); }
-  static void TearDownTestSuite() {
-    delete service_;
-    service_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_TRUE(service_->ok()) << service_->tokenizer().stderr_text();
-    service_->clear_faults();
+    SharedServiceTest::SetUp();
+    if (HasFatalFailure()) return;
     // The reply to the same card sent with Content-Length, through curl (which also
     // registers the card number for the suite's leak scan of the service's output).
     const auto plain = service_->tokenize(card_body(), {"X-Request-Id: chunked-test"});
@@ -205,10 +200,8 @@ class ChunkedBodyTest : public ::testing::Test {
     return request_head("chunked-test", "Transfer-Encoding: chunked");
   }
 
-  static ServiceUnderTest* service_;
   json expected_;
 };
-ServiceUnderTest* ChunkedBodyTest::service_ = nullptr;
 
 TEST_F(ChunkedBodyTest, OneChunkSentWhole) {
   expect_same_reply({chunked_head() + chunk(card_body()) + kLastChunk});

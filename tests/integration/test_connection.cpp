@@ -33,6 +33,13 @@ std::string get(const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 }
 
+// `n` pipelined GET /metrics: ~40-byte requests for ~4 KiB replies.
+std::string metrics_requests(int n) {
+  std::string requests;
+  for (int i = 0; i < n; ++i) requests += get("/metrics");
+  return requests;
+}
+
 std::string tokenize_request() {
   const std::string body = card_body();
   return std::string("POST /api/v1/payment_methods/tokenize HTTP/1.1\r\nHost: 127.0.0.1\r\n") +
@@ -54,10 +61,33 @@ bool wait_for_vault_calls(ServiceUnderTest& service, long n) {
   return false;
 }
 
-TEST(Connection, RequestsPipelinedInOneWriteAreAllAnsweredInOrder) {
-  ServiceUnderTest service;
-  ASSERT_TRUE(service.ok());
-  RawConnection conn(service.tokenizer().port());
+// Waits (bounded) until the server holds replies the client has not taken, and, if
+// `and_unread`, leaves input of the client unread.
+bool wait_until_replies_wait(int port, uint16_t client_port, bool and_unread) {
+  const auto deadline = SteadyClock::now() + seconds(10);
+  while (SteadyClock::now() < deadline) {
+    const auto side = server_side(static_cast<uint16_t>(port), client_port);
+    if (side && side->unsent > 0 && (!and_unread || side->unread > 0)) return true;
+  }
+  return false;
+}
+
+// Another client's /healthz is answered: the (only) worker is free and the process alive.
+int healthz_status(ServiceUnderTest& service) {
+  HttpCall call;
+  call.url = service.url("/healthz");
+  call.timeout_ms = 10000;
+  return static_cast<int>(http_request(call).status);
+}
+
+// The tests that need no options of their own share one service.
+class ConnectionTest : public SharedServiceTest {
+ protected:
+  int port() const { return service_->tokenizer().port(); }
+};
+
+TEST_F(ConnectionTest, RequestsPipelinedInOneWriteAreAllAnsweredInOrder) {
+  RawConnection conn(port());
   ASSERT_TRUE(conn.ok());
 
   ASSERT_TRUE(conn.send_all(get("/healthz") + get("/nope") + get("/readyz") +
@@ -77,10 +107,8 @@ TEST(Connection, RequestsPipelinedInOneWriteAreAllAnsweredInOrder) {
 
 // The legitimate case next to the pipelined ones: each request sent the moment the previous
 // reply arrived (its reply came from a curl loop thread) is answered on the same connection.
-TEST(Connection, RequestsSentOneAfterAnotherOnAKeptAliveConnectionAreAllAnswered) {
-  ServiceUnderTest service;
-  ASSERT_TRUE(service.ok());
-  RawConnection conn(service.tokenizer().port());
+TEST_F(ConnectionTest, RequestsSentOneAfterAnotherOnAKeptAliveConnectionAreAllAnswered) {
+  RawConnection conn(port());
   ASSERT_TRUE(conn.ok());
   for (int i = 0; i < 200; ++i) {
     ASSERT_TRUE(conn.send_all(tokenize_request())) << i;
@@ -89,10 +117,8 @@ TEST(Connection, RequestsSentOneAfterAnotherOnAKeptAliveConnectionAreAllAnswered
   }
 }
 
-TEST(Connection, AnEmptyLineAfterABodyIsNotTakenForAPipelinedRequest) {
-  ServiceUnderTest service;
-  ASSERT_TRUE(service.ok());
-  RawConnection conn(service.tokenizer().port());
+TEST_F(ConnectionTest, AnEmptyLineAfterABodyIsNotTakenForAPipelinedRequest) {
+  RawConnection conn(port());
   ASSERT_TRUE(conn.ok());
 
   // Some clients end a POST body with CRLF; HTTP/1.1 servers ignore empty lines there.
@@ -103,12 +129,8 @@ TEST(Connection, AnEmptyLineAfterABodyIsNotTakenForAPipelinedRequest) {
 }
 
 // RFC 9112 9.6: after a reply with Connection: close the server closes the connection.
-TEST(Connection, AReplyWithConnectionCloseIsTheConnectionsLast) {
-  ServiceUnderTest service;
-  ASSERT_TRUE(service.ok());
-  const int port = service.tokenizer().port();
-
-  RawConnection asked(port);
+TEST_F(ConnectionTest, AReplyWithConnectionCloseIsTheConnectionsLast) {
+  RawConnection asked(port());
   ASSERT_TRUE(asked.ok());
   ASSERT_TRUE(asked.send_all("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
   const std::string reply = asked.read_response();
@@ -116,13 +138,13 @@ TEST(Connection, AReplyWithConnectionCloseIsTheConnectionsLast) {
   EXPECT_NE(reply.find("Connection: Close"), std::string::npos) << reply;
   EXPECT_TRUE(asked.closed_by_peer(seconds(5)));
 
-  RawConnection http10(port);  // HTTP/1.0 without keep-alive
+  RawConnection http10(port());  // HTTP/1.0 without keep-alive
   ASSERT_TRUE(http10.ok());
   ASSERT_TRUE(http10.send_all("GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"));
   EXPECT_NE(http10.read_response().find(" 200 OK"), std::string::npos);
   EXPECT_TRUE(http10.closed_by_peer(seconds(5)));
 
-  RawConnection kept(port);  // HTTP/1.1 default: the connection stays for the next request
+  RawConnection kept(port());  // HTTP/1.1 default: the connection stays for the next request
   ASSERT_TRUE(kept.ok());
   ASSERT_TRUE(kept.send_all(get("/healthz")));
   EXPECT_EQ(status_line(kept.read_response()), "HTTP/1.1 200 OK");
@@ -166,25 +188,21 @@ void expect_tokenize_reply_then_close(RawConnection& conn) {
   EXPECT_TRUE(conn.closed_by_peer(seconds(10)));
 }
 
-TEST(Connection, ARequestSentWhileATokenizeIsInFlightIsNotAnsweredBeforeIt) {
-  ServiceUnderTest service;
-  ASSERT_TRUE(service.ok());
-  service.set_faults({{"latency_ms", 300}});
-  RawConnection conn(service.tokenizer().port());
+TEST_F(ConnectionTest, ARequestSentWhileATokenizeIsInFlightIsNotAnsweredBeforeIt) {
+  service_->set_faults({{"latency_ms", 300}});
+  RawConnection conn(port());
   ASSERT_TRUE(conn.ok());
 
   ASSERT_TRUE(conn.send_all(tokenize_request()));
-  ASSERT_TRUE(wait_for_vault_calls(service, 1));
+  ASSERT_TRUE(wait_for_vault_calls(*service_, 1));
   // Answered at once if it were handled now: before the tokenize reply.
   ASSERT_TRUE(conn.send_all(get("/healthz")));
   expect_tokenize_reply_then_close(conn);
 }
 
-TEST(Connection, ARequestPipelinedBehindATokenizeInOneWriteIsNotAnsweredBeforeIt) {
-  ServiceUnderTest service;
-  ASSERT_TRUE(service.ok());
-  service.set_faults({{"latency_ms", 300}});
-  RawConnection conn(service.tokenizer().port());
+TEST_F(ConnectionTest, ARequestPipelinedBehindATokenizeInOneWriteIsNotAnsweredBeforeIt) {
+  service_->set_faults({{"latency_ms", 300}});
+  RawConnection conn(port());
   ASSERT_TRUE(conn.ok());
 
   ASSERT_TRUE(conn.send_all(tokenize_request() + get("/healthz")));
@@ -210,20 +228,12 @@ TEST(Connection, A413BehindPipelinedRepliesClosesOnlyItsConnection) {
   // One write, read by the server at once (under its 4 KiB read): ~390 KB of replies, then
   // the 413.
   constexpr int kRequests = 90;
-  std::string requests;
-  for (int i = 0; i < kRequests; ++i) requests += get("/metrics");
+  std::string requests = metrics_requests(kRequests);
   requests += "POST /api/v1/payment_methods/tokenize HTTP/1.1\r\nHost: 127.0.0.1\r\n"
               "Content-Length: 2000000\r\n\r\n";
   ASSERT_LT(requests.size(), 4096u);
   ASSERT_TRUE(conn.send_all(requests));
-  // Bounded wait until the server holds replies the client has not taken.
-  const auto deadline = SteadyClock::now() + seconds(10);
-  bool waiting = false;
-  while (!waiting && SteadyClock::now() < deadline) {
-    const auto side = server_side(static_cast<uint16_t>(port), client_port);
-    waiting = side.has_value() && side->unsent > 0;
-  }
-  ASSERT_TRUE(waiting);
+  ASSERT_TRUE(wait_until_replies_wait(port, client_port, false));
 
   int ok = 0;
   std::string reply;
@@ -232,9 +242,7 @@ TEST(Connection, A413BehindPipelinedRepliesClosesOnlyItsConnection) {
   EXPECT_EQ(status_line(reply), "HTTP/1.1 413 Request Entity Too Large");
   EXPECT_TRUE(conn.closed_by_peer(seconds(5)));
 
-  HttpCall call;
-  call.url = service.url("/healthz");
-  EXPECT_EQ(http_request(call).status, 200) << "the tokenizer did not survive";
+  EXPECT_EQ(healthz_status(service), 200) << "the tokenizer did not survive";
   EXPECT_TRUE(service.tokenizer().running());
 }
 
@@ -252,8 +260,7 @@ TEST(Connection, AClientThatDoesNotReadItsRepliesHoldsNoWorkerAndIsNotReadWithou
   // ~4 KiB replies for 30-byte requests: the server's socket is full long before it has
   // read them all, and all of them fit in the kernel's buffers on the way in.
   constexpr int kRequests = 3000;
-  std::string requests;
-  for (int i = 0; i < kRequests; ++i) requests += get("/metrics");
+  const std::string requests = metrics_requests(kRequests);
   ASSERT_TRUE(stalled.send_all(requests));
 
   // Another client on the same (only) worker is served while the first one reads nothing,
@@ -264,10 +271,7 @@ TEST(Connection, AClientThatDoesNotReadItsRepliesHoldsNoWorkerAndIsNotReadWithou
   bool held_back = false;
   uint64_t read_before = 0;
   while (!held_back && SteadyClock::now() < deadline) {
-    HttpCall call;
-    call.url = service.url("/healthz");
-    call.timeout_ms = 10000;
-    ASSERT_EQ(http_request(call).status, 200) << "a client that does not read held the worker";
+    ASSERT_EQ(healthz_status(service), 200) << "a client that does not read held the worker";
     const auto side = server_side(static_cast<uint16_t>(port), client_port);
     ASSERT_TRUE(side.has_value());
     const uint64_t read = side->bytes_received - side->unread;
@@ -297,16 +301,8 @@ TEST(Connection, AClientThatResetsWhileItsRepliesWaitIsCleanedUp) {
   RawConnection conn(port, 4096);
   ASSERT_TRUE(conn.ok());
   const uint16_t client_port = local_port(conn.fd());
-  std::string requests;
-  for (int i = 0; i < 3000; ++i) requests += get("/metrics");
-  ASSERT_TRUE(conn.send_all(requests));
-  const auto waiting_deadline = SteadyClock::now() + seconds(10);
-  bool waiting = false;
-  while (!waiting && SteadyClock::now() < waiting_deadline) {
-    const auto side = server_side(static_cast<uint16_t>(port), client_port);
-    waiting = side.has_value() && side->unsent > 0 && side->unread > 0;
-  }
-  ASSERT_TRUE(waiting);
+  ASSERT_TRUE(conn.send_all(metrics_requests(3000)));
+  ASSERT_TRUE(wait_until_replies_wait(port, client_port, true));
 
   const linger reset{1, 0};  // close() sends RST
   ASSERT_EQ(setsockopt(conn.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
@@ -317,9 +313,7 @@ TEST(Connection, AClientThatResetsWhileItsRepliesWaitIsCleanedUp) {
     gone = !server_side(static_cast<uint16_t>(port), client_port).has_value();
   }
   EXPECT_TRUE(gone) << "the server kept the reset connection";
-  HttpCall call;
-  call.url = service.url("/healthz");
-  EXPECT_EQ(http_request(call).status, 200);
+  EXPECT_EQ(healthz_status(service), 200);
 }
 
 }  // namespace

@@ -161,4 +161,6 @@ std::vector<nlohmann::json> ServiceUnderTest::log_lines() const {
   return out;
 }
 
+ServiceUnderTest* SharedServiceTest::service_ = nullptr;
+
 }  // namespace tokenizer::testing

@@ -3,6 +3,8 @@
 // Paths to the binaries come from the build (TOKENIZER_BIN, UPSTREAM_SIM_BIN).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -84,5 +86,21 @@ void expect_error(const HttpReply& r, long status, const std::string& code);
 
 HttpCall tokenize_call(const std::string& url, const std::string& body,
                        std::vector<std::string> headers);
+
+// A fixture whose tests share one ServiceUnderTest with default options, started once per
+// suite; each test starts with the simulator's faults cleared.
+class SharedServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { service_ = new ServiceUnderTest(); }
+  static void TearDownTestSuite() {
+    delete service_;
+    service_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(service_->ok()) << service_->tokenizer().stderr_text();
+    service_->clear_faults();
+  }
+  static ServiceUnderTest* service_;
+};
 
 }  // namespace tokenizer::testing
