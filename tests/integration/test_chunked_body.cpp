@@ -31,8 +31,6 @@ using std::chrono::seconds;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr char kTokenizePath[] = "/api/v1/payment_methods/tokenize";
-// Base64 of kClientUser ":" kClientPassword ("demo:demo-password").
-constexpr char kAuthorization[] = "Authorization: Basic ZGVtbzpkZW1vLXBhc3N3b3Jk";
 
 // A client connection that sends a request in pieces, each one only after the server
 // process has read all the bytes sent before it.
@@ -84,7 +82,7 @@ class SplitConnection {
 
 std::string request_head(const std::string& request_id, const std::string& framing) {
   return std::string("POST ") + kTokenizePath + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-         kAuthorization + "\r\nContent-Type: application/json\r\nX-Request-Id: " + request_id +
+         kClientAuthorization + "\r\nContent-Type: application/json\r\nX-Request-Id: " + request_id +
          "\r\n" + framing + "\r\n\r\n";
 }
 

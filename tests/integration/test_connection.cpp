@@ -22,12 +22,9 @@
 namespace tokenizer::testing {
 namespace {
 
-using std::chrono::milliseconds;
 using std::chrono::seconds;
 using SteadyClock = std::chrono::steady_clock;
 
-// Base64 of kClientUser ":" kClientPassword ("demo:demo-password").
-constexpr char kAuthorization[] = "Authorization: Basic ZGVtbzpkZW1vLXBhc3N3b3Jk";
 
 std::string get(const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
@@ -43,7 +40,7 @@ std::string metrics_requests(int n) {
 std::string tokenize_request() {
   const std::string body = card_body();
   return std::string("POST /api/v1/payment_methods/tokenize HTTP/1.1\r\nHost: 127.0.0.1\r\n") +
-         kAuthorization + "\r\nContent-Type: application/json\r\nContent-Length: " +
+         kClientAuthorization + "\r\nContent-Type: application/json\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 

@@ -19,6 +19,8 @@ namespace tokenizer::testing {
 
 inline constexpr const char kClientUser[] = "demo";
 inline constexpr const char kClientPassword[] = "demo-password";
+// The header for raw requests: Base64 of kClientUser ":" kClientPassword.
+inline constexpr const char kClientAuthorization[] = "Authorization: Basic ZGVtbzpkZW1vLXBhc3N3b3Jk";
 inline constexpr const char kVaultKey[] = "demo-key";
 inline constexpr const char kVaultSecret[] = "demo-secret";
 
