@@ -3,7 +3,8 @@
 // connection, never one request's reply as the answer to another (Pistache patch 0010;
 // stock Pistache dropped every request after the first of a read, and answered requests
 // that came in later reads in whatever order they finished). A reply with
-// Connection: close ends the connection (patch 0011; stock Pistache left it open). A
+// Connection: close ends the connection (patch 0011; stock Pistache left it open), and
+// "Expect: 100-continue" gets its interim reply (patch 0012; stock Pistache never sent it). A
 // client that sends without reading its replies neither holds a worker thread nor makes
 // the server read and queue without bound (patch 0009; stock Pistache retried the full
 // socket in a loop).
@@ -120,6 +121,27 @@ TEST_F(ConnectionTest, AnEmptyLineAfterABodyIsNotTakenForAPipelinedRequest) {
 
   // Some clients end a POST body with CRLF; HTTP/1.1 servers ignore empty lines there.
   ASSERT_TRUE(conn.send_all(tokenize_request() + "\r\n"));
+  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+  ASSERT_TRUE(conn.send_all(get("/healthz")));
+  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+}
+
+// RFC 9110 10.1.1: a client that sends "Expect: 100-continue" waits for "100 Continue"
+// before the body (curl for 1 s, .NET Framework for 350 ms); the server says it at once.
+TEST_F(ConnectionTest, AnExpect100ContinueGetsItsInterimReplyBeforeTheBody) {
+  RawConnection conn(port());
+  ASSERT_TRUE(conn.ok());
+  const std::string request = tokenize_request();
+  const auto body_at = request.find("\r\n\r\n") + 4;
+  ASSERT_TRUE(conn.send_all(request.substr(0, body_at - 2) + "Expect: 100-continue\r\n\r\n"));
+  // The interim reply has no body: read_response() returns it whole.
+  EXPECT_EQ(conn.read_response(seconds(5)), "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(conn.send_all(request.substr(body_at)));
+  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+
+  // The body sent with the headers: no interim reply, only the final one.
+  ASSERT_TRUE(conn.send_all(request.substr(0, body_at - 2) + "Expect: 100-continue\r\n\r\n" +
+                            request.substr(body_at)));
   EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
   ASSERT_TRUE(conn.send_all(get("/healthz")));
   EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
