@@ -38,16 +38,25 @@ std::string metrics_requests(int n) {
   return requests;
 }
 
-std::string tokenize_request() {
-  const std::string body = card_body();
-  return std::string("POST /api/v1/payment_methods/tokenize HTTP/1.1\r\nHost: 127.0.0.1\r\n") +
-         kClientAuthorization + "\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
-}
-
 std::string status_line(const std::string& response) {
   return response.substr(0, response.find("\r\n"));
 }
+
+// A tokenize request's head (with `extra_headers`, each ending in CRLF) and its body.
+std::string tokenize_head(const std::string& extra_headers = "") {
+  return std::string("POST /api/v1/payment_methods/tokenize HTTP/1.1\r\nHost: 127.0.0.1\r\n") +
+         kClientAuthorization + "\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(card_body().size()) + "\r\n" + extra_headers + "\r\n";
+}
+
+std::string tokenize_request() { return tokenize_head() + card_body(); }
+
+// Sends `request` on `conn` and expects its reply to be a 200: the connection still serves.
+void expect_ok(RawConnection& conn, const std::string& request) {
+  ASSERT_TRUE(conn.send_all(request));
+  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+}
+
 
 // Waits (bounded) until upstream-sim has received `n` vault calls: the tokenize request
 // is then in flight, held by the simulator's latency.
@@ -84,12 +93,26 @@ class ConnectionTest : public SharedServiceTest {
   int port() const { return service_->tokenizer().port(); }
 };
 
+// One worker thread, so that a worker held by one client would starve every other; and a
+// client slow to take its replies (a 4 KiB receive buffer: it fills after a reply or two).
+class OneWorkerTest : public ConnectionTest {
+ protected:
+  static void SetUpTestSuite() { start(with_args({"--threads", "1"})); }
+
+  struct SlowClient {
+    explicit SlowClient(int port) : conn(port, 4096), client_port(local_port(conn.fd())) {}
+    bool ok() const { return conn.ok() && client_port != 0; }
+    RawConnection conn;
+    uint16_t client_port;
+  };
+};
+
 TEST_F(ConnectionTest, RequestsPipelinedInOneWriteAreAllAnsweredInOrder) {
   RawConnection conn(port());
   ASSERT_TRUE(conn.ok());
 
-  ASSERT_TRUE(conn.send_all(get("/healthz") + get("/nope") + get("/readyz") +
-                            get("/healthz") + get("/metrics")));
+  ASSERT_TRUE(conn.send_all(get("/healthz") + get("/nope") + get("/readyz") + get("/healthz") +
+                            get("/metrics")));
   EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
   EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 404 Not Found");
   EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
@@ -99,8 +122,7 @@ TEST_F(ConnectionTest, RequestsPipelinedInOneWriteAreAllAnsweredInOrder) {
   EXPECT_NE(metrics.find("tokenizer_http_requests_total"), std::string::npos);
 
   // The connection is still good for the next request.
-  ASSERT_TRUE(conn.send_all(get("/healthz")));
-  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+  expect_ok(conn, get("/healthz"));
 }
 
 // The legitimate case next to the pipelined ones: each request sent the moment the previous
@@ -120,10 +142,8 @@ TEST_F(ConnectionTest, AnEmptyLineAfterABodyIsNotTakenForAPipelinedRequest) {
   ASSERT_TRUE(conn.ok());
 
   // Some clients end a POST body with CRLF; HTTP/1.1 servers ignore empty lines there.
-  ASSERT_TRUE(conn.send_all(tokenize_request() + "\r\n"));
-  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
-  ASSERT_TRUE(conn.send_all(get("/healthz")));
-  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+  expect_ok(conn, tokenize_request() + "\r\n");
+  expect_ok(conn, get("/healthz"));
 }
 
 // RFC 9110 10.1.1: a client that sends "Expect: 100-continue" waits for "100 Continue"
@@ -131,20 +151,15 @@ TEST_F(ConnectionTest, AnEmptyLineAfterABodyIsNotTakenForAPipelinedRequest) {
 TEST_F(ConnectionTest, AnExpect100ContinueGetsItsInterimReplyBeforeTheBody) {
   RawConnection conn(port());
   ASSERT_TRUE(conn.ok());
-  const std::string request = tokenize_request();
-  const auto body_at = request.find("\r\n\r\n") + 4;
-  ASSERT_TRUE(conn.send_all(request.substr(0, body_at - 2) + "Expect: 100-continue\r\n\r\n"));
+  const std::string head = tokenize_head("Expect: 100-continue\r\n");
+  ASSERT_TRUE(conn.send_all(head));
   // The interim reply has no body: read_response() returns it whole.
   EXPECT_EQ(conn.read_response(seconds(5)), "HTTP/1.1 100 Continue\r\n\r\n");
-  ASSERT_TRUE(conn.send_all(request.substr(body_at)));
-  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+  expect_ok(conn, card_body());
 
   // The body sent with the headers: no interim reply, only the final one.
-  ASSERT_TRUE(conn.send_all(request.substr(0, body_at - 2) + "Expect: 100-continue\r\n\r\n" +
-                            request.substr(body_at)));
-  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
-  ASSERT_TRUE(conn.send_all(get("/healthz")));
-  EXPECT_EQ(status_line(conn.read_response()), "HTTP/1.1 200 OK");
+  expect_ok(conn, head + card_body());
+  expect_ok(conn, get("/healthz"));
 }
 
 // RFC 9112 9.6: after a reply with Connection: close the server closes the connection.
@@ -165,10 +180,8 @@ TEST_F(ConnectionTest, AReplyWithConnectionCloseIsTheConnectionsLast) {
 
   RawConnection kept(port());  // HTTP/1.1 default: the connection stays for the next request
   ASSERT_TRUE(kept.ok());
-  ASSERT_TRUE(kept.send_all(get("/healthz")));
-  EXPECT_EQ(status_line(kept.read_response()), "HTTP/1.1 200 OK");
-  ASSERT_TRUE(kept.send_all(get("/healthz")));
-  EXPECT_EQ(status_line(kept.read_response()), "HTTP/1.1 200 OK");
+  expect_ok(kept, get("/healthz"));
+  expect_ok(kept, get("/healthz"));
 }
 
 TEST(Connection, ARequestPipelinedBehindAConnectionCloseOneIsNotHandled) {
@@ -236,13 +249,10 @@ TEST_F(ConnectionTest, ARequestPipelinedBehindATokenizeInOneWriteIsNotAnsweredBe
 // takes these replies). By hand, a client reading in small pieces with pauses crashed the
 // tokenizer in 4 of 20 runs before patch 0009 re-armed fds only while their peer owns them,
 // and in none of 40 after.
-TEST(Connection, A413BehindPipelinedRepliesClosesOnlyItsConnection) {
-  ServiceUnderTest service(with_args({"--threads", "1"}));
-  ASSERT_TRUE(service.ok());
-  const int port = service.tokenizer().port();
-  RawConnection conn(port, 4096);
-  ASSERT_TRUE(conn.ok());
-  const uint16_t client_port = local_port(conn.fd());
+TEST_F(OneWorkerTest, A413BehindPipelinedRepliesClosesOnlyItsConnection) {
+  SlowClient client(port());
+  ASSERT_TRUE(client.ok());
+  RawConnection& conn = client.conn;
 
   // One write, read by the server at once (under its 4 KiB read): ~390 KB of replies, then
   // the 413.
@@ -252,7 +262,7 @@ TEST(Connection, A413BehindPipelinedRepliesClosesOnlyItsConnection) {
               "Content-Length: 2000000\r\n\r\n";
   ASSERT_LT(requests.size(), 4096u);
   ASSERT_TRUE(conn.send_all(requests));
-  ASSERT_TRUE(wait_until_replies_wait(port, client_port, false));
+  ASSERT_TRUE(wait_until_replies_wait(port(), client.client_port, false));
 
   int ok = 0;
   std::string reply;
@@ -261,20 +271,14 @@ TEST(Connection, A413BehindPipelinedRepliesClosesOnlyItsConnection) {
   EXPECT_EQ(status_line(reply), "HTTP/1.1 413 Request Entity Too Large");
   EXPECT_TRUE(conn.closed_by_peer(seconds(5)));
 
-  EXPECT_EQ(healthz_status(service), 200) << "the tokenizer did not survive";
-  EXPECT_TRUE(service.tokenizer().running());
+  EXPECT_EQ(healthz_status(*service_), 200) << "the tokenizer did not survive";
+  EXPECT_TRUE(service_->tokenizer().running());
 }
 
-// One worker thread, so that a worker held by the first client would starve the second.
-TEST(Connection, AClientThatDoesNotReadItsRepliesHoldsNoWorkerAndIsNotReadWithoutEnd) {
-  ServiceUnderTest service(with_args({"--threads", "1"}));
-  ASSERT_TRUE(service.ok());
-  const int port = service.tokenizer().port();
-  // A small receive buffer: it fills after a reply or two.
-  RawConnection stalled(port, 4096);
-  ASSERT_TRUE(stalled.ok());
-  const uint16_t client_port = local_port(stalled.fd());
-  ASSERT_NE(client_port, 0);
+TEST_F(OneWorkerTest, AClientThatDoesNotReadItsRepliesHoldsNoWorkerAndIsNotReadWithoutEnd) {
+  SlowClient client(port());
+  ASSERT_TRUE(client.ok());
+  RawConnection& stalled = client.conn;
 
   // ~4 KiB replies for 30-byte requests: the server's socket is full long before it has
   // read them all, and all of them fit in the kernel's buffers on the way in.
@@ -290,8 +294,8 @@ TEST(Connection, AClientThatDoesNotReadItsRepliesHoldsNoWorkerAndIsNotReadWithou
   bool held_back = false;
   uint64_t read_before = 0;
   while (!held_back && SteadyClock::now() < deadline) {
-    ASSERT_EQ(healthz_status(service), 200) << "a client that does not read held the worker";
-    const auto side = server_side(static_cast<uint16_t>(port), client_port);
+    ASSERT_EQ(healthz_status(*service_), 200) << "a client that does not read held the worker";
+    const auto side = server_side(static_cast<uint16_t>(port()), client.client_port);
     ASSERT_TRUE(side.has_value());
     const uint64_t read = side->bytes_received - side->unread;
     ASSERT_LT(read, requests.size())
@@ -313,15 +317,12 @@ TEST(Connection, AClientThatDoesNotReadItsRepliesHoldsNoWorkerAndIsNotReadWithou
 
 // A client whose replies wait for the socket to drain (the server then waits for EPOLLOUT
 // only) resets the connection: the server drops what it held and the socket goes away.
-TEST(Connection, AClientThatResetsWhileItsRepliesWaitIsCleanedUp) {
-  ServiceUnderTest service(with_args({"--threads", "1"}));
-  ASSERT_TRUE(service.ok());
-  const int port = service.tokenizer().port();
-  RawConnection conn(port, 4096);
-  ASSERT_TRUE(conn.ok());
-  const uint16_t client_port = local_port(conn.fd());
+TEST_F(OneWorkerTest, AClientThatResetsWhileItsRepliesWaitIsCleanedUp) {
+  SlowClient client(port());
+  ASSERT_TRUE(client.ok());
+  RawConnection& conn = client.conn;
   ASSERT_TRUE(conn.send_all(metrics_requests(3000)));
-  ASSERT_TRUE(wait_until_replies_wait(port, client_port, true));
+  ASSERT_TRUE(wait_until_replies_wait(port(), client.client_port, true));
 
   const linger reset{1, 0};  // close() sends RST
   ASSERT_EQ(setsockopt(conn.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
@@ -329,10 +330,10 @@ TEST(Connection, AClientThatResetsWhileItsRepliesWaitIsCleanedUp) {
   const auto gone_deadline = SteadyClock::now() + seconds(10);
   bool gone = false;
   while (!gone && SteadyClock::now() < gone_deadline) {
-    gone = !server_side(static_cast<uint16_t>(port), client_port).has_value();
+    gone = !server_side(static_cast<uint16_t>(port()), client.client_port).has_value();
   }
   EXPECT_TRUE(gone) << "the server kept the reset connection";
-  EXPECT_EQ(healthz_status(service), 200);
+  EXPECT_EQ(healthz_status(*service_), 200);
 }
 
 }  // namespace

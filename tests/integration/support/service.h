@@ -91,9 +91,11 @@ HttpCall tokenize_call(const std::string& url, const std::string& body,
 
 // A fixture whose tests share one ServiceUnderTest with default options, started once per
 // suite; each test starts with the simulator's faults cleared.
+// A suite that needs options hides SetUpTestSuite() with one calling start(its options).
 class SharedServiceTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { service_ = new ServiceUnderTest(); }
+  static void start(ServiceOptions options) { service_ = new ServiceUnderTest(std::move(options)); }
+  static void SetUpTestSuite() { start({}); }
   static void TearDownTestSuite() {
     delete service_;
     service_ = nullptr;
