@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -43,6 +45,18 @@ bool is_sendable_header(const std::pair<std::string, std::string>& header) {
   return std::all_of(name.begin(), name.end(), [](unsigned char c) {
     return c > 0x20 && c < 0x7f && c != ':';
   });
+}
+
+// libcurl's test for an https target (its scheme is case-insensitive).
+bool is_https(const std::string& url) {
+  static constexpr char kPrefix[] = "https:";
+  if (url.size() < sizeof kPrefix - 1) return false;
+  for (std::size_t i = 0; i + 1 < sizeof kPrefix; ++i) {
+    char c = url[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kPrefix[i]) return false;
+  }
+  return true;
 }
 
 std::string trim(const char* begin, const char* end) {
@@ -227,6 +241,7 @@ class CurlTransport::Loop {
     for (CURL* easy : spare_) curl_easy_cleanup(easy);
     for (CURL* easy : spare_post_) curl_easy_cleanup(easy);
     release();
+    for (auto& entry : urls_) curl_url_cleanup(entry.second);
   }
 
   Loop(const Loop&) = delete;
@@ -504,10 +519,34 @@ class CurlTransport::Loop {
     spare_.push_back(easy);
   }
 
+  // `url` parsed once, for CURLOPT_CURLU: given only CURLOPT_URL, libcurl parses the URL
+  // and prints it back in normalised form at the start of every transfer (~14k instructions
+  // per request); given a parsed handle, it copies it. The handles are never changed once
+  // made (a transfer waiting to start may point at one) and live as long as the loop. The
+  // vault client sends to a handful of URLs; past kMaxParsedUrls, or when the URL does not
+  // parse, nullptr: libcurl then parses CURLOPT_URL itself and reports its own error.
+  CURLU* parsed_url(const std::string& url) {
+    for (const auto& entry : urls_) {
+      if (entry.first == url) return entry.second;
+    }
+    if (urls_.size() >= kMaxParsedUrls) return nullptr;
+    CURLU* handle = curl_url();
+    if (handle == nullptr) return nullptr;
+    // The flags libcurl itself parses CURLOPT_URL with.
+    if (curl_url_set(handle, CURLUPART_URL, url.c_str(),
+                     CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+      curl_url_cleanup(handle);
+      return nullptr;
+    }
+    urls_.emplace_back(url, handle);
+    return handle;
+  }
+
   void start_transfer(std::unique_ptr<Transfer> transfer);
   void finish_transfer(Transfer* key, CURLcode code);
 
   static constexpr std::size_t kMaxSpareHandles = 256;
+  static constexpr std::size_t kMaxParsedUrls = 16;
 
   CurlTransport& owner_;
   const int index_;
@@ -524,6 +563,7 @@ class CurlTransport::Loop {
   std::vector<CURL*> spare_;       // reset handles; loop thread only
   std::vector<CURL*> spare_post_;  // handles configured by a POST; loop thread only
   std::vector<std::uint32_t> sockets_;  // by descriptor: see kInSet/kParked; loop thread only
+  std::vector<std::pair<std::string, CURLU*>> urls_;  // parsed_url(); loop thread only
 
   std::mutex join_mutex_;  // serialises joiners
   std::thread thread_;
@@ -533,7 +573,8 @@ namespace {
 
 // The options every transfer of this transport gets, whatever its method and target.
 // (The socket callbacks are set by the loop, which owns the epoll set.)
-void set_constant_options(CURL* easy, const CurlTransportConfig& config) {
+void set_constant_options(CURL* easy, const CurlTransportConfig& config,
+                          const ProxyEnvironment& proxy) {
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -555,6 +596,10 @@ void set_constant_options(CURL* easy, const CurlTransportConfig& config) {
   if (!config.user_agent.empty()) {
     curl_easy_setopt(easy, CURLOPT_USERAGENT, config.user_agent.c_str());
   }
+  // The environment's proxy settings, read once (see the header); "" = none. With both set,
+  // libcurl reads no environment variable per transfer.
+  curl_easy_setopt(easy, CURLOPT_NOPROXY, proxy.no_proxy.c_str());
+  if (proxy.http == proxy.https) curl_easy_setopt(easy, CURLOPT_PROXY, proxy.http.c_str());
 }
 
 }  // namespace
@@ -579,11 +624,19 @@ void CurlTransport::Loop::start_transfer(std::unique_ptr<Transfer> transfer) {
   const long connect_ms = std::min<long>(
       timeout_ms, std::max<long>(1, static_cast<long>(config.connect_timeout.count())));
 
+  // CURLOPT_URL as well as the parsed handle, so that libcurl's own idea of the URL (error
+  // texts, CURLINFO_EFFECTIVE_URL) is this transfer's, not a previous one's.
   curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_CURLU, parsed_url(request.url));
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+  const ProxyEnvironment& proxy = owner_.proxy_;
+  if (proxy.http != proxy.https) {
+    curl_easy_setopt(easy, CURLOPT_PROXY,
+                     is_https(request.url) ? proxy.https.c_str() : proxy.http.c_str());
+  }
   if (!configured) {
-    set_constant_options(easy, config);
+    set_constant_options(easy, config, proxy);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &Loop::on_open_socket);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &Loop::on_close_socket);
@@ -698,8 +751,31 @@ long share(long limit, int loops) { return limit <= 0 ? limit : (limit + loops -
 
 }  // namespace
 
+ProxyEnvironment proxy_environment(const std::function<const char*(const char*)>& getenv) {
+  // libcurl 7.88's rules (lib/url.c, detect_proxy): <scheme>_proxy in lower case, then in
+  // upper case except HTTP_PROXY (a CGI program's environment lets a client set it through
+  // a "Proxy:" request header), then all_proxy / ALL_PROXY; no_proxy / NO_PROXY.
+  auto first = [&getenv](std::initializer_list<const char*> names) {
+    for (const char* name : names) {
+      const char* value = getenv(name);
+      if (value != nullptr && value[0] != '\0') return std::string(value);
+    }
+    return std::string();
+  };
+  ProxyEnvironment env;
+  const std::string all = first({"all_proxy", "ALL_PROXY"});
+  env.http = first({"http_proxy"});
+  if (env.http.empty()) env.http = all;
+  env.https = first({"https_proxy", "HTTPS_PROXY"});
+  if (env.https.empty()) env.https = all;
+  env.no_proxy = first({"no_proxy", "NO_PROXY"});
+  return env;
+}
+
 CurlTransport::CurlTransport(CurlTransportConfig config, const Clock& clock)
-    : config_(std::move(config)), clock_(clock) {
+    : config_(std::move(config)),
+      proxy_(proxy_environment([](const char* name) -> const char* { return std::getenv(name); })),
+      clock_(clock) {
   global_init_once();
   const int loops = std::max(1, config_.loops);
   loops_.reserve(static_cast<std::size_t>(loops));

@@ -55,6 +55,12 @@
 // completes `done` synchronously, on the caller's thread, with `cancelled` (there is no loop
 // left to run it on, and dropping it would break "exactly once").
 //
+// Proxies: libcurl's environment variables (http_proxy, https_proxy/HTTPS_PROXY,
+// all_proxy/ALL_PROXY, no_proxy/NO_PROXY; never HTTP_PROXY) are honoured with libcurl's rules,
+// but read once, when the transport is constructed (proxy_environment() below), and passed as
+// CURLOPT_PROXY / CURLOPT_NOPROXY: left to libcurl, every transfer would call getenv() five
+// times (~2k instructions per request). Changing them needs a restart, like any other setting.
+//
 // Signals: CURLOPT_NOSIGNAL is set (libcurl must not use SIGALRM in a threaded program) and
 // SIGPIPE is blocked on the loop thread; the service should still ignore SIGPIPE process-wide.
 #pragma once
@@ -63,6 +69,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -103,6 +110,16 @@ struct CurlTransportConfig {
   int loops = 1;
 };
 
+// The proxy libcurl would pick from the environment for each URL scheme ("" = none), and its
+// no-proxy list. `getenv` is injected for tests; a variable set to "" counts as unset, as in
+// libcurl.
+struct ProxyEnvironment {
+  std::string http;
+  std::string https;
+  std::string no_proxy;
+};
+ProxyEnvironment proxy_environment(const std::function<const char*(const char*)>& getenv);
+
 class CurlTransport final : public HttpTransport {
  public:
   // Starts the loop thread. `clock` measures HttpResult::elapsed and must outlive this.
@@ -135,6 +152,7 @@ class CurlTransport final : public HttpTransport {
   class Loop;
 
   const CurlTransportConfig config_;
+  const ProxyEnvironment proxy_;
   const Clock& clock_;
   std::vector<std::unique_ptr<Loop>> loops_;
   std::atomic<std::size_t> next_loop_{0};

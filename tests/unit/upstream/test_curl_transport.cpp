@@ -10,9 +10,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <future>
+#include <initializer_list>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -457,6 +461,139 @@ TEST(CurlTransport, DropsHeadersThatWouldInjectAnotherHeader) {
   EXPECT_NE(head.find("X-Ok: fine"), std::string::npos);
   EXPECT_EQ(head.find("X-Injected"), std::string::npos);
   EXPECT_EQ(head.find("X-Bad"), std::string::npos);
+}
+
+// The loop parses each URL once (CURLOPT_CURLU) and keeps the parsed handles: every request
+// must still go to its own target, when URLs alternate, when there are more distinct URLs
+// than the loop keeps, and a URL that does not parse fails as before (libcurl's own error).
+TEST(CurlTransport, EachRequestReachesItsOwnTargetWhateverTheParsedUrlsKept) {
+  LoopbackServer server(reply(201, "{}"));
+  CurlTransport transport(CurlTransportConfig{});
+  std::vector<std::string> paths = {"/a", "/b?x=1", "/a", "/b?x=2"};
+  for (int i = 0; i < 20; ++i) paths.push_back("/many/" + std::to_string(i));
+  paths.push_back("/a");
+  paths.push_back("/many/19");
+  for (const auto& path : paths) {
+    const HttpResult result = send_and_wait(transport, post(server.url(path)));
+    ASSERT_TRUE(result.response.has_value()) << path << ": " << result.error.message;
+  }
+  const auto heads = server.heads();
+  ASSERT_EQ(heads.size(), paths.size());
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    EXPECT_EQ(heads[i].rfind("POST " + paths[i] + " HTTP/1.1\r\n", 0), 0u) << heads[i];
+  }
+
+  const HttpResult bad = send_and_wait(transport, post("http://[::1"));
+  ASSERT_FALSE(bad.response.has_value());
+  EXPECT_EQ(bad.error.kind, TransportError::Kind::other);
+  EXPECT_FALSE(bad.error.request_sent);
+  EXPECT_NE(bad.error.message.find("URL"), std::string::npos) << bad.error.message;
+  // and the next good request is not disturbed
+  EXPECT_TRUE(send_and_wait(transport, post(server.url("/a"))).response.has_value());
+}
+
+// libcurl's proxy variables, resolved once with its rules.
+TEST(ProxyEnvironment, FollowsLibcurlsRulesForEachScheme) {
+  auto from = [](std::map<std::string, std::string> vars) {
+    return proxy_environment([vars = std::move(vars)](const char* name) -> const char* {
+      auto it = vars.find(name);
+      return it == vars.end() ? nullptr : it->second.c_str();
+    });
+  };
+  const ProxyEnvironment none = from({});
+  EXPECT_EQ(none.http, "");
+  EXPECT_EQ(none.https, "");
+  EXPECT_EQ(none.no_proxy, "");
+
+  // HTTP_PROXY in upper case is never used (httpoxy); HTTPS_PROXY is.
+  const ProxyEnvironment upper = from({{"HTTP_PROXY", "http://evil:1"}, {"HTTPS_PROXY", "http://p:2"}});
+  EXPECT_EQ(upper.http, "");
+  EXPECT_EQ(upper.https, "http://p:2");
+
+  // Lower case wins; all_proxy fills in for a scheme without its own; empty counts as unset.
+  const ProxyEnvironment mixed = from({{"http_proxy", "http://h:1"},
+                                       {"https_proxy", ""},
+                                       {"HTTPS_PROXY", ""},
+                                       {"all_proxy", "http://all:3"},
+                                       {"ALL_PROXY", "http://ALL:4"},
+                                       {"no_proxy", ""},
+                                       {"NO_PROXY", "localhost,.internal"}});
+  EXPECT_EQ(mixed.http, "http://h:1");
+  EXPECT_EQ(mixed.https, "http://all:3");
+  EXPECT_EQ(mixed.no_proxy, "localhost,.internal");
+
+  const ProxyEnvironment all_upper = from({{"ALL_PROXY", "http://ALL:4"}, {"no_proxy", "*"}});
+  EXPECT_EQ(all_upper.http, "http://ALL:4");
+  EXPECT_EQ(all_upper.https, "http://ALL:4");
+  EXPECT_EQ(all_upper.no_proxy, "*");
+}
+
+// Sets environment variables for one scope and restores them (tests in this binary run one
+// at a time, so nothing else reads the environment meanwhile).
+class ScopedEnv {
+ public:
+  ScopedEnv(std::initializer_list<std::pair<const char*, const char*>> vars) {
+    for (const auto& [name, value] : vars) {
+      const char* old = std::getenv(name);
+      saved_.emplace_back(name, old == nullptr ? std::nullopt : std::optional<std::string>(old));
+      if (value == nullptr) {
+        ::unsetenv(name);
+      } else {
+        ::setenv(name, value, 1);
+      }
+    }
+  }
+  ~ScopedEnv() {
+    for (const auto& [name, value] : saved_) {
+      if (value) {
+        ::setenv(name.c_str(), value->c_str(), 1);
+      } else {
+        ::unsetenv(name.c_str());
+      }
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+// The environment's proxy is still honoured, and it is the one present at construction:
+// the request goes to the proxy (absolute-form target) after the variables are gone.
+TEST(CurlTransport, UsesTheEnvironmentsProxyReadAtConstruction) {
+  LoopbackServer proxy(reply(201, "{}"));
+  std::unique_ptr<CurlTransport> transport;
+  {
+    const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
+    ScopedEnv env({{"http_proxy", proxy_url.c_str()},
+                   {"all_proxy", nullptr},
+                   {"ALL_PROXY", nullptr},
+                   {"no_proxy", nullptr},
+                   {"NO_PROXY", nullptr}});
+    transport = std::make_unique<CurlTransport>(CurlTransportConfig{});
+  }
+  // vault.invalid never resolves: only a proxy can take this request.
+  const HttpResult result =
+      send_and_wait(*transport, post("http://vault.invalid:8443/v1/payment_methods.json"));
+  ASSERT_TRUE(result.response.has_value()) << result.error.message;
+  const auto heads = proxy.heads();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_EQ(heads[0].rfind("POST http://vault.invalid:8443/v1/payment_methods.json HTTP/1.1\r\n", 0),
+            0u)
+      << heads[0];
+
+  // no_proxy naming the target host sends it directly instead.
+  LoopbackServer direct(reply(201, "{}"));
+  std::unique_ptr<CurlTransport> bypass;
+  {
+    const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
+    ScopedEnv env({{"http_proxy", proxy_url.c_str()}, {"no_proxy", "127.0.0.1"}});
+    bypass = std::make_unique<CurlTransport>(CurlTransportConfig{});
+  }
+  ASSERT_TRUE(send_and_wait(*bypass, post(direct.url())).response.has_value());
+  EXPECT_EQ(direct.heads().size(), 1u);
+  EXPECT_EQ(proxy.heads().size(), 1u);
 }
 
 TEST(CurlTransport, VaultClientEndToEndOverLoopback) {
