@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "loopback_server.h"
@@ -493,39 +494,34 @@ TEST(CurlTransport, EachRequestReachesItsOwnTargetWhateverTheParsedUrlsKept) {
 }
 
 // libcurl's proxy variables, resolved once with its rules.
+ProxyEnvironment proxies_from(std::map<std::string, std::string> vars) {
+  return proxy_environment([vars = std::move(vars)](const char* name) -> const char* {
+    auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  });
+}
+
+std::tuple<std::string, std::string, std::string> fields(const ProxyEnvironment& env) {
+  return {env.http, env.https, env.no_proxy};
+}
+
 TEST(ProxyEnvironment, FollowsLibcurlsRulesForEachScheme) {
-  auto from = [](std::map<std::string, std::string> vars) {
-    return proxy_environment([vars = std::move(vars)](const char* name) -> const char* {
-      auto it = vars.find(name);
-      return it == vars.end() ? nullptr : it->second.c_str();
-    });
-  };
-  const ProxyEnvironment none = from({});
-  EXPECT_EQ(none.http, "");
-  EXPECT_EQ(none.https, "");
-  EXPECT_EQ(none.no_proxy, "");
-
+  using Fields = std::tuple<std::string, std::string, std::string>;  // http, https, no_proxy
+  EXPECT_EQ(fields(proxies_from({})), Fields("", "", ""));
   // HTTP_PROXY in upper case is never used (httpoxy); HTTPS_PROXY is.
-  const ProxyEnvironment upper = from({{"HTTP_PROXY", "http://evil:1"}, {"HTTPS_PROXY", "http://p:2"}});
-  EXPECT_EQ(upper.http, "");
-  EXPECT_EQ(upper.https, "http://p:2");
-
+  EXPECT_EQ(fields(proxies_from({{"HTTP_PROXY", "http://evil:1"}, {"HTTPS_PROXY", "http://p:2"}})),
+            Fields("", "http://p:2", ""));
   // Lower case wins; all_proxy fills in for a scheme without its own; empty counts as unset.
-  const ProxyEnvironment mixed = from({{"http_proxy", "http://h:1"},
-                                       {"https_proxy", ""},
-                                       {"HTTPS_PROXY", ""},
-                                       {"all_proxy", "http://all:3"},
-                                       {"ALL_PROXY", "http://ALL:4"},
-                                       {"no_proxy", ""},
-                                       {"NO_PROXY", "localhost,.internal"}});
-  EXPECT_EQ(mixed.http, "http://h:1");
-  EXPECT_EQ(mixed.https, "http://all:3");
-  EXPECT_EQ(mixed.no_proxy, "localhost,.internal");
-
-  const ProxyEnvironment all_upper = from({{"ALL_PROXY", "http://ALL:4"}, {"no_proxy", "*"}});
-  EXPECT_EQ(all_upper.http, "http://ALL:4");
-  EXPECT_EQ(all_upper.https, "http://ALL:4");
-  EXPECT_EQ(all_upper.no_proxy, "*");
+  EXPECT_EQ(fields(proxies_from({{"http_proxy", "http://h:1"},
+                                 {"https_proxy", ""},
+                                 {"HTTPS_PROXY", ""},
+                                 {"all_proxy", "http://all:3"},
+                                 {"ALL_PROXY", "http://ALL:4"},
+                                 {"no_proxy", ""},
+                                 {"NO_PROXY", "localhost,.internal"}})),
+            Fields("http://h:1", "http://all:3", "localhost,.internal"));
+  EXPECT_EQ(fields(proxies_from({{"ALL_PROXY", "http://ALL:4"}, {"no_proxy", "*"}})),
+            Fields("http://ALL:4", "http://ALL:4", "*"));
 }
 
 // Sets environment variables for one scope and restores them (tests in this binary run one
