@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -47,17 +48,8 @@ bool is_sendable_header(const std::pair<std::string, std::string>& header) {
   });
 }
 
-// libcurl's test for an https target (its scheme is case-insensitive).
-bool is_https(const std::string& url) {
-  static constexpr char kPrefix[] = "https:";
-  if (url.size() < sizeof kPrefix - 1) return false;
-  for (std::size_t i = 0; i + 1 < sizeof kPrefix; ++i) {
-    char c = url[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != kPrefix[i]) return false;
-  }
-  return true;
-}
+// libcurl's test for an https target (the scheme is case-insensitive).
+bool is_https(const std::string& url) { return strncasecmp(url.c_str(), "https:", 6) == 0; }
 
 std::string trim(const char* begin, const char* end) {
   while (begin < end && (*begin == ' ' || *begin == '\t')) ++begin;

@@ -1,9 +1,10 @@
 #include "sim/sim_options.h"
 
-#include <cstdlib>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "scoped_env.h"
 
 namespace tokenizer {
 namespace {
@@ -13,15 +14,7 @@ SimCommandLine parse(std::vector<const char*> args) {
   return parse_sim_command_line(static_cast<int>(args.size()), args.data());
 }
 
-// Sets an environment variable for the lifetime of the object.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
-  ~ScopedEnv() { ::unsetenv(name_); }
-
- private:
-  const char* name_;
-};
+using testing::ScopedEnv;
 
 TEST(SimOptions, Defaults) {
   const auto out = parse({});

@@ -10,13 +10,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <future>
-#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -24,6 +21,7 @@
 #include <vector>
 
 #include "loopback_server.h"
+#include "scoped_env.h"
 #include "test_certificate.h"
 #include "upstream/curl_transport.h"
 #include "upstream/vault_client.h"
@@ -33,6 +31,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::LoopbackServer;
+using testing::ScopedEnv;
 
 constexpr auto kDeadline = 10s;  // generous: only reached when something is broken
 
@@ -523,37 +522,6 @@ TEST(ProxyEnvironment, FollowsLibcurlsRulesForEachScheme) {
   EXPECT_EQ(fields(proxies_from({{"ALL_PROXY", "http://ALL:4"}, {"no_proxy", "*"}})),
             Fields("http://ALL:4", "http://ALL:4", "*"));
 }
-
-// Sets environment variables for one scope and restores them (tests in this binary run one
-// at a time, so nothing else reads the environment meanwhile).
-class ScopedEnv {
- public:
-  ScopedEnv(std::initializer_list<std::pair<const char*, const char*>> vars) {
-    for (const auto& [name, value] : vars) {
-      const char* old = std::getenv(name);
-      saved_.emplace_back(name, old == nullptr ? std::nullopt : std::optional<std::string>(old));
-      if (value == nullptr) {
-        ::unsetenv(name);
-      } else {
-        ::setenv(name, value, 1);
-      }
-    }
-  }
-  ~ScopedEnv() {
-    for (const auto& [name, value] : saved_) {
-      if (value) {
-        ::setenv(name.c_str(), value->c_str(), 1);
-      } else {
-        ::unsetenv(name.c_str());
-      }
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
 
 // The environment's proxy is still honoured, and it is the one present at construction:
 // the request goes to the proxy (absolute-form target) after the variables are gone.
