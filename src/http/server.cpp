@@ -8,7 +8,8 @@
 #include <sys/resource.h>
 
 #include <atomic>
-#include <sstream>
+#include <mutex>
+#include <ostream>
 
 #include "http/api_error.h"
 #include "http/request_id.h"
@@ -159,26 +160,12 @@ ApiRequest copy_request(const Http::Request& req) {
   out.method = Http::methodString(req.method());
   out.path = req.resource();
   out.query = req.query().as_str();
-  const auto typed = req.headers().list();
+  // Pistache keeps every header in its raw list, typed or not, with the value as the client
+  // sent it (the first of repeated names). The typed copies are not read here: writing them
+  // back would add a second, re-serialised entry per known header (a Host without a port
+  // came back as "host:80") and cost an ostream and a string per header.
   const auto& raw_headers = req.headers().rawList();
-  out.headers.reserve(typed.size() + raw_headers.size());
-  // Typed headers can only write themselves to a stream. One stream serves them all: each
-  // construction (ios_base init, locale facets) cost about 1 k instructions per header.
-  std::ostringstream os;
-  const std::ios_base::fmtflags default_flags = os.flags();
-  const std::streamsize default_precision = os.precision();
-  const char default_fill = os.fill();
-  for (const auto& h : typed) {
-    os.str(std::string());
-    os.clear();
-    // Whatever a header's write() changed must not reach the next one.
-    os.flags(default_flags);
-    os.precision(default_precision);
-    os.fill(default_fill);
-    os.width(0);
-    h->write(os);
-    out.headers.emplace_back(lower(h->name()), os.str());
-  }
+  out.headers.reserve(raw_headers.size());
   for (const auto& [name, raw] : raw_headers) {
     out.headers.emplace_back(lower(name), raw.value());
   }
@@ -230,6 +217,20 @@ class Handler final : public Http::Handler {
   std::shared_ptr<std::atomic<long>> unwritten_;
 };
 
+// copy_request() reads request headers from Pistache's raw list only, so their typed forms
+// (a factory call, a heap object and a parse per known header: Host, Content-Type,
+// Authorization, User-Agent, Accept, ...) are never looked at. Pistache patch 0013 lets the
+// process stop making them; it keeps the ones its own parser and server read (Content-Length,
+// Transfer-Encoding, Connection, Expect), which wants_keep_alive() uses too. Process-wide,
+// and before any server starts parsing.
+void keep_request_headers_raw() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto& registry = Http::Header::Registry::instance();
+    for (const std::string& name : registry.headersList()) registry.unregisterHeader(name);
+  });
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -250,6 +251,7 @@ HttpServer::HttpServer(HttpServerOptions options, Dispatcher dispatcher)
 HttpServer::~HttpServer() { shutdown(); }
 
 Expected<Ok> HttpServer::start() {
+  keep_request_headers_raw();
   try {
     const auto& o = impl_->options;
     Address addr(o.listen.host, Port(o.listen.port));

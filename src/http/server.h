@@ -10,7 +10,10 @@
 // - `send()` promises are never waited on (dropped writes never settle them);
 // - headerTimeout and bodyTimeout stay above the vault deadline, which would otherwise
 //   cut requests still waiting for their asynchronous reply;
-// - the descriptor limit is raised at start-up (an EMFILE from accept spins a core).
+// - the descriptor limit is raised at start-up (an EMFILE from accept spins a core);
+// - request headers are read from Pistache's raw list, as the client sent them; the process
+//   stops Pistache from also making typed copies of them (patch 0013), except the few its
+//   parser needs.
 // Every response carries Content-Type: application/json, Cache-Control: no-store,
 // X-Content-Type-Options: nosniff and X-Request-Id; no Server banner.
 #pragma once

@@ -358,6 +358,21 @@ TEST_F(TracingTest, HttpUrlCarriesNoQueryString) {
   EXPECT_EQ(spans.dump().find("q-secret-77"), std::string::npos);
 }
 
+
+TEST_F(TracingTest, HttpUrlAndUserAgentAreTheHeadersAsSent) {
+  // A Host without a port names the scheme's default: it must not come back as ":80"
+  // (behind a TLS load balancer that would point at the wrong port).
+  const std::string rid = "tel-host-1";
+  const auto r = service_->tokenize(card_body(), {"X-Request-Id: " + rid, "Host: tokenizer.example",
+                                                  "User-Agent: Probe/2.0 (sre; +runbook)",
+                                                  "Content-Type: Application/JSON;charset=UTF-8"});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json spans = wait_for_trace(*agent_, rid, 1);
+  const json root = server_span(spans, rid);
+  ASSERT_FALSE(root.is_null()) << spans.dump();
+  EXPECT_EQ(meta(root, "http.url"), std::string("http://tokenizer.example") + kTokenizeRoute);
+  EXPECT_EQ(meta(root, "http.useragent"), "Probe/2.0 (sre; +runbook)");
+}
 TEST_F(TracingTest, EveryAgentPayloadFollowsTheIntakeRules) {
   const std::string rid = "tel-intake-1";
   ASSERT_EQ(service_->tokenize(card_body(), {"X-Request-Id: " + rid}).status, 200);
