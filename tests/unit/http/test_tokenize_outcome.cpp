@@ -208,6 +208,20 @@ TEST(Mapping, OnlyTokensAndCardRejectionsAreFinalForIdempotency) {
   }
 }
 
+TEST(Rfc3339, EachSecondIsFormattedWhateverCameBefore) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  const std::chrono::system_clock::time_point t(seconds(1795428000));  // 2026-11-23T10:00:00Z
+  // The same second twice, the next one, back again, and a far one: a formatted second is
+  // reused only for that second.
+  EXPECT_EQ(format_rfc3339(t), "2026-11-23T10:00:00Z");
+  EXPECT_EQ(format_rfc3339(t + milliseconds(999)), "2026-11-23T10:00:00Z");
+  EXPECT_EQ(format_rfc3339(t + seconds(1)), "2026-11-23T10:00:01Z");
+  EXPECT_EQ(format_rfc3339(t), "2026-11-23T10:00:00Z");
+  EXPECT_EQ(format_rfc3339(std::chrono::system_clock::time_point{}), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(format_rfc3339(t + seconds(86400 * 40)), "2027-01-02T10:00:00Z");
+}
+
 TEST(Mapping, BreakerOpenGivesRetryAfterFromTheRemainingOpenTime) {
   ExecutionResult r;
   r.outcome = ExecutionOutcome::breaker_open;
