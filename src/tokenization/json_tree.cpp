@@ -29,6 +29,7 @@
 #define RAPIDJSON_SSE2
 #endif
 #include <rapidjson/reader.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <charconv>
@@ -230,6 +231,41 @@ bool has_lone_low_surrogate(const char* s, std::size_t length) {
   return false;
 }
 
+// The fast path takes texts up to this size: its per-thread parser keeps buffers sized for
+// the largest text it has parsed (about 20 bytes per byte of text), so larger ones, which
+// neither a tokenize request nor a vault reply should be, take the reference path.
+constexpr std::size_t kFastPathMaxBytes = 16 * 1024;
+
+// Whether the text may hold the JSON integer -0: a '-', a '0', then anything but a digit, a
+// '.' or an exponent (or the end). simdjson reads that integer as 0, nlohmann as a signed
+// integer; strings such as "a-0b" match too, and merely take the reference path.
+bool may_hold_negative_zero(std::string_view text) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while ((p = static_cast<const char*>(std::memchr(p, '-', end - p))) != nullptr) {
+    ++p;
+    if (p == end) return false;
+    if (*p != '0') continue;
+    if (p + 1 == end) return true;
+    const char next = p[1];
+    if (!is_digit(next) && next != '.' && next != 'e' && next != 'E') return true;
+  }
+  return false;
+}
+
+// One simdjson parser per thread (a parser is expensive to create and not thread-safe), with
+// a reused input buffer carrying the padding simdjson reads past the text.
+struct FastParser {
+  simdjson::dom::parser parser{kFastPathMaxBytes};
+  std::string input;
+  int max_depth = 0;
+};
+
+FastParser& fast_parser() {
+  thread_local FastParser p;
+  return p;
+}
+
 }  // namespace
 
 // The RapidJSON SAX handler: values go to open_ until their container closes, then move
@@ -278,6 +314,70 @@ class JsonTree::Builder {
     return true;
   }
   bool Key(const char* s, rapidjson::SizeType length, bool copy) { return String(s, length, copy); }
+
+  // The fast path: the events of a document simdjson parsed, strings copied into the tree's
+  // buffer (sized to the whole text beforehand: decoding never lengthens a string, so the
+  // copies never move it). False, to fall back, if the buffer would have to grow.
+  bool replay(const simdjson::dom::element& value) {
+    switch (value.type()) {
+      case simdjson::dom::element_type::ARRAY: {
+        simdjson::dom::array array;
+        if (value.get_array().get(array) != simdjson::SUCCESS) return false;
+        std::uint32_t count = 0;
+        for (const simdjson::dom::element child : array) {
+          if (!replay(child)) return false;
+          ++count;
+        }
+        return EndArray(count);
+      }
+      case simdjson::dom::element_type::OBJECT: {
+        simdjson::dom::object object;
+        if (value.get_object().get(object) != simdjson::SUCCESS) return false;
+        std::uint32_t count = 0;
+        for (const simdjson::dom::key_value_pair member : object) {
+          if (!copy_string(member.key) || !replay(member.value)) return false;
+          ++count;
+        }
+        return EndObject(count);
+      }
+      case simdjson::dom::element_type::INT64: {
+        // Never -0 here (may_hold_negative_zero): negative means a minus sign.
+        std::int64_t v = 0;
+        if (value.get_int64().get(v) != simdjson::SUCCESS) return false;
+        JsonNode& n = tree_.open_.emplace_back();
+        if (v < 0) {
+          n.type_ = JsonNode::Type::number_integer;
+          n.integer_ = v;
+        } else {
+          n.type_ = JsonNode::Type::number_unsigned;
+          n.unsigned_ = static_cast<std::uint64_t>(v);
+        }
+        return true;
+      }
+      case simdjson::dom::element_type::UINT64: {
+        std::uint64_t v = 0;
+        if (value.get_uint64().get(v) != simdjson::SUCCESS) return false;
+        JsonNode& n = tree_.open_.emplace_back();
+        n.type_ = JsonNode::Type::number_unsigned;
+        n.unsigned_ = v;
+        return true;
+      }
+      case simdjson::dom::element_type::DOUBLE:
+        tree_.open_.emplace_back().type_ = JsonNode::Type::number_float;
+        return true;
+      case simdjson::dom::element_type::STRING: {
+        std::string_view text;
+        return value.get_string().get(text) == simdjson::SUCCESS && copy_string(text);
+      }
+      case simdjson::dom::element_type::BOOL: {
+        bool b = false;
+        return value.get_bool().get(b) == simdjson::SUCCESS && Bool(b);
+      }
+      case simdjson::dom::element_type::NULL_VALUE:
+        return Null();
+    }
+    return false;
+  }
   bool StartObject() { return true; }
   bool EndObject(rapidjson::SizeType members) { return close(JsonNode::Type::object, members, 2); }
   bool StartArray() { return true; }
@@ -299,11 +399,57 @@ class JsonTree::Builder {
     return true;
   }
 
+  // Into the tree's buffer, sized to the text beforehand (decoding never lengthens a string).
+  bool copy_string(std::string_view s) {
+    std::string& buffer = tree_.buffer_;
+    if (s.size() > buffer.size() - used_) return false;
+    char* text = buffer.data() + used_;
+    if (!s.empty()) std::memcpy(text, s.data(), s.size());
+    used_ += s.size();
+    return String(text, static_cast<rapidjson::SizeType>(s.size()), false);
+  }
+  std::size_t used_ = 0;  // bytes of buffer_ holding strings (fast path)
+
   JsonTree& tree_;
   const bool escapes_;
 };
 
 JsonParseResult JsonTree::parse(std::string_view text, int max_depth) {
+  if (parse_fast(text, max_depth)) return JsonParseResult::ok;
+  return parse_reference(text, max_depth);
+}
+
+bool JsonTree::parse_fast(std::string_view text, int max_depth) {
+  if (text.size() > kFastPathMaxBytes || max_depth < 1 || may_hold_negative_zero(text)) {
+    return false;
+  }
+  FastParser& fast = fast_parser();
+  if (fast.max_depth != max_depth) {
+    // Sized for this text; simdjson grows it for longer ones (up to kFastPathMaxBytes).
+    if (fast.parser.allocate(std::max<std::size_t>(text.size(), 1024),
+                             static_cast<std::size_t>(max_depth)) != simdjson::SUCCESS) {
+      fast.max_depth = 0;
+      return false;
+    }
+    fast.max_depth = max_depth;
+  }
+  // simdjson may read up to SIMDJSON_PADDING bytes past the text: spaces, never used.
+  fast.input.assign(text.data(), text.size());
+  fast.input.append(simdjson::SIMDJSON_PADDING, ' ');
+  simdjson::dom::element root;
+  if (fast.parser.parse(fast.input.data(), text.size(), false).get(root) != simdjson::SUCCESS) {
+    return false;
+  }
+  nodes_.clear();
+  open_.clear();
+  nodes_.reserve(64);
+  open_.reserve(32);
+  buffer_.resize(text.size());
+  Builder builder(*this, false);  // simdjson refuses lone surrogates itself
+  return builder.replay(root);
+}
+
+JsonParseResult JsonTree::parse_reference(std::string_view text, int max_depth) {
   nodes_.clear();
   open_.clear();
   // Depth is checked before parsing: RapidJSON's reader recurses once per level.
@@ -363,6 +509,11 @@ const JsonNode* JsonTree::path(std::initializer_list<const char*> names) const {
 std::pair<const JsonNode*, const JsonNode*> JsonTree::elements(const JsonNode& array) const {
   if (array.type_ != JsonNode::Type::array || array.size_ == 0) return {nullptr, nullptr};
   return {&nodes_[array.first_], &nodes_[array.first_] + array.size_};
+}
+
+std::pair<const JsonNode*, const JsonNode*> JsonTree::members(const JsonNode& object) const {
+  if (object.type_ != JsonNode::Type::object || object.size_ == 0) return {nullptr, nullptr};
+  return {&nodes_[object.first_], &nodes_[object.first_] + 2 * std::size_t{object.size_}};
 }
 
 }  // namespace tokenizer

@@ -1,7 +1,14 @@
-// JsonTree: a small read-only JSON document, parsed by RapidJSON's SAX reader, that accepts,
-// refuses and types documents exactly as nlohmann_json 3.11 (the parser it replaced) did.
-// Shared by the tokenize request parser (request_parser.h) and the vault reply mapping
-// (upstream/vault_client.cpp).
+// JsonTree: a small read-only JSON document that accepts, refuses and types documents
+// exactly as nlohmann_json 3.11 (the parser it replaced) did. Shared by the tokenize request
+// parser (request_parser.h) and the vault reply mapping (upstream/vault_client.cpp).
+//
+// Two engines, one result. simdjson parses first (about a third of the instructions on a
+// vault reply): every document it accepts is one the reference path accepts too, with the
+// same tree (checked by tests/fuzz/fuzz_json_tree.cpp against parse_reference()). Whatever it
+// refuses (most of it malformed, but also nlohmann's leniencies: a byte order mark, a NUL
+// ending the text, integers past 64 bits) goes to the reference path, RapidJSON's SAX reader
+// behind prescan_json, which decides. Texts over 16 KiB and texts that may hold the integer
+// -0 (simdjson types it as 0, nlohmann as a signed integer) go to the reference path only.
 //
 // Usage:
 //   JsonTree doc;
@@ -29,8 +36,8 @@
 //   a number that overflows a double ("1e309", 309 nines) makes the document invalid;
 // - objects with duplicate keys: member() finds the last one, as nlohmann's DOM did.
 //
-// Ownership: the tree owns a copy of the text (strings are decoded in place and point into
-// it); nodes and string views stay valid until the next parse() or the tree's destruction.
+// Ownership: the tree owns its strings (decoded into its own buffer); nodes and string views
+// stay valid until the next parse() or the tree's destruction.
 // Not thread-safe for one tree; use one tree per parse (cheap: three allocations).
 #pragma once
 
@@ -112,6 +119,11 @@ class JsonTree {
 
   // Parses `text` (see the header comment for what is accepted). Replaces any earlier tree.
   JsonParseResult parse(std::string_view text, int max_depth);
+  // The two paths alone, for differential tests. parse_fast(): true with the tree built when
+  // simdjson applies and accepts; false decides nothing. parse_reference(): the RapidJSON
+  // path, which parse() must agree with.
+  bool parse_fast(std::string_view text, int max_depth);
+  JsonParseResult parse_reference(std::string_view text, int max_depth);
 
   // The document; only after parse() returned ok.
   const JsonNode& root() const { return open_.front(); }
@@ -125,6 +137,9 @@ class JsonTree {
 
   // The elements of an array as [begin, end) (empty for anything else).
   std::pair<const JsonNode*, const JsonNode*> elements(const JsonNode& array) const;
+  // The members of an object as [begin, end), keys and values alternating in document order
+  // (empty for anything else).
+  std::pair<const JsonNode*, const JsonNode*> members(const JsonNode& object) const;
 
  private:
   class Builder;  // the RapidJSON SAX handler (json_tree.cpp)

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "json_tree_text.h"
 #include "tokenization/json_tree.h"
 
 namespace tokenizer {
@@ -376,6 +377,115 @@ TEST(JsonTree, LargeDocumentsKeepEveryValue) {
     ASSERT_EQ(doc.member(begin[i], "k")->as_unsigned(), static_cast<std::uint64_t>(i));
     ASSERT_EQ(doc.member(begin[i], "s")->as_string(), "v" + std::to_string(i));
   }
+}
+
+// --- The two parse paths (simdjson first, RapidJSON as the reference) ----------------------
+
+// A vault reply and a tokenize request as they usually are.
+const char* const kVaultReply =
+    R"({"transaction":{"token":"JWmmpFQ8","created_at":"2026-11-24T10:29:04Z","succeeded":true,)"
+    R"("payment_method":{"token":"U8usIGzB","email":null,"test":true,"last_four_digits":"1111",)"
+    R"("card_type":"visa","month":12,"year":2030,"full_name":"A B","errors":[]}}})";
+const char* const kRequest =
+    R"({"payment_method":{"card_number":"4111111111111111","cvv":"123","month":12,"year":2030,)"
+    R"("first_name":"Ann","last_name":"Lee","email":"a@example.com"}})";
+
+// parse() and the reference path agree on the verdict and, when it is ok, on the tree.
+void expect_same_as_reference(const std::string& text, int depth = kDepth) {
+  JsonTree reference;
+  JsonTree doc;
+  const JsonParseResult expected = reference.parse_reference(text, depth);
+  ASSERT_EQ(doc.parse(text, depth), expected) << ::testing::PrintToString(text);
+  if (expected == JsonParseResult::ok) {
+    EXPECT_EQ(testing::json_tree_text(doc), testing::json_tree_text(reference))
+        << ::testing::PrintToString(text);
+  }
+}
+
+TEST(JsonTreePaths, OrdinaryDocumentsTakeTheFastPathAndBuildTheReferenceTree) {
+  for (const std::string text : {kVaultReply, kRequest, "[]", "{}", "\"\"", "0", "[-1,2.5,true]"}) {
+    JsonTree fast;
+    JsonTree reference;
+    ASSERT_TRUE(fast.parse_fast(text, kDepth)) << text;
+    ASSERT_EQ(reference.parse_reference(text, kDepth), JsonParseResult::ok) << text;
+    EXPECT_EQ(testing::json_tree_text(fast), testing::json_tree_text(reference)) << text;
+  }
+  JsonTree doc;
+  ASSERT_TRUE(doc.parse_fast(kVaultReply, kDepth));
+  EXPECT_EQ(doc.path({"transaction", "payment_method", "month"})->as_unsigned(), 12u);
+  EXPECT_EQ(doc.path({"transaction", "payment_method", "card_type"})->as_string(), "visa");
+  EXPECT_TRUE(doc.path({"transaction", "payment_method", "email"})->is_null());
+}
+
+TEST(JsonTreePaths, WhatNlohmannAcceptedAndSimdjsonRefusesIsLeftToTheReference) {
+  const std::vector<std::string> texts = {
+      "\xEF\xBB\xBF{\"a\":1}",                  // a byte order mark
+      std::string("{\"a\":1}\0junk", 12),        // a NUL ending the text
+      "[18446744073709551616]",                    // an integer past 64 bits (a float)
+      "[17" + std::string(307, '0') + "]",          // 309 digits, still a finite double
+      "[-0]", "{\"a\":-0}", "-0",                 // the integer -0 (simdjson reads 0)
+      "{\"k\":\"a-0b\"}",                         // -0 in a string: only looks like one
+  };
+  for (const std::string& text : texts) {
+    JsonTree doc;
+    EXPECT_FALSE(doc.parse_fast(text, kDepth)) << ::testing::PrintToString(text);
+    expect_same_as_reference(text);
+  }
+  JsonTree doc;
+  ASSERT_EQ(doc.parse("[-0]", kDepth), JsonParseResult::ok);
+  EXPECT_EQ(doc.elements(doc.root()).first->type(), Type::number_integer) << "as nlohmann typed it";
+}
+
+TEST(JsonTreePaths, EveryVerdictIsTheReferences) {
+  const std::vector<std::string> texts = {
+      "", " ", "[", "[1,]", "{\"a\"}", "{\"a\":1,}", "[01]", "[1.]", "[.5]", "[+1]", "[1e]",
+      "[-]", "[1e309]", "[-1e309]", "[0e400]", "[1e-400]", "[1.7976931348623157e308]", "[1.8e308]",
+      "[18446744073709551615]", "[-9223372036854775808]", "[-9223372036854775809]", "[-0.0]",
+      "[\"\\udc00\"]", "[\"\\ud800\"]", "[\"\\ud800\\u0041\"]", "[\"\\ud83d\\udcb3\"]",
+      "[\"\\u0000\"]", "[\"\\x\"]", "[\"a\x1f\"]", "[\"a\x7f\"]", "[\"\xC3\x28\"]",
+      "[\"\xED\xA0\x80\"]", "[\"\xF4\x90\x80\x80\"]", "[\"\xC0\xAF\"]", "[\"\xE2\x82\xAC\"]",
+      "[\"a\"\"b\"]", "{\"a\":1 \"b\":2}", "[1] [2]", "[1]\n", "\t[1]\r\n", "[True]", "[nul]",
+      "{\"a\":1,\"a\":2}", "/*c*/[1]", "['a']", "[NaN]", "[Infinity]", "\xEF\xBB\xBF\xEF\xBB\xBF[1]",
+  };
+  for (const std::string& text : texts) expect_same_as_reference(text);
+}
+
+TEST(JsonTreePaths, DepthLimitsAreTheReferences) {
+  for (int depth : {1, 2, 3, 31, 32, 33}) {
+    for (int levels = depth - 1; levels <= depth + 1; ++levels) {
+      expect_same_as_reference(std::string(levels, '[') + std::string(levels, ']'), depth);
+      std::string objects;
+      for (int i = 0; i < levels; ++i) objects += "{\"k\":";
+      objects += "1" + std::string(levels, '}');
+      expect_same_as_reference(objects, depth);
+    }
+  }
+  JsonTree doc;
+  EXPECT_TRUE(doc.parse_fast(std::string(32, '[') + std::string(32, ']'), 32));
+  EXPECT_FALSE(doc.parse_fast(std::string(33, '[') + std::string(33, ']'), 32));
+  EXPECT_EQ(doc.parse(std::string(33, '[') + std::string(33, ']'), 32), JsonParseResult::too_deep);
+}
+
+TEST(JsonTreePaths, ATreeKeepsItsStringsWhileAnotherParsesOnTheSameThread) {
+  // The fast path's parser is per thread and reused: a tree must own what it points at.
+  JsonTree first;
+  ASSERT_TRUE(first.parse_fast(R"({"name":"first \u00e9","list":["a","b"]})", kDepth));
+  JsonTree second;
+  ASSERT_TRUE(second.parse_fast(R"({"name":"SECOND, and longer than the first one"})", kDepth));
+  EXPECT_EQ(first.member(first.root(), "name")->as_string(), "first \xC3\xA9");
+  EXPECT_EQ(first.elements(*first.member(first.root(), "list")).first->as_string(), "a");
+  EXPECT_EQ(second.member(second.root(), "name")->as_string(),
+            "SECOND, and longer than the first one");
+}
+
+TEST(JsonTreePaths, TextsOver16KiBTakeTheReferencePathOnly) {
+  const std::string big = "[\"" + std::string(16 * 1024, 'x') + "\"]";
+  JsonTree doc;
+  EXPECT_FALSE(doc.parse_fast(big, kDepth));
+  ASSERT_EQ(doc.parse(big, kDepth), JsonParseResult::ok);
+  EXPECT_EQ(doc.elements(doc.root()).first->size(), 16u * 1024);
+  const std::string fits = "[\"" + std::string(16 * 1024 - 4, 'x') + "\"]";
+  EXPECT_TRUE(doc.parse_fast(fits, kDepth));
 }
 
 }  // namespace
