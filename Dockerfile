@@ -26,7 +26,7 @@ FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
-      ca-certificates curl libcurl4 libssl3 libhiredis0.14 libprometheus-cpp-core1.0 libjemalloc2 \
+      ca-certificates curl libcurl4 libssl3 libhiredis0.14 libprometheus-cpp-core1.0 libjemalloc2 libsimdjson14 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin tokenizer
 COPY --from=build /src/build/bin/tokenizer /src/build/bin/upstream-sim /usr/local/bin/
