@@ -1,4 +1,6 @@
-// JsonTree: RapidJSON's SAX reader feeding a small read-only DOM. See json_tree.h.
+// JsonTree: simdjson's document, or else RapidJSON's SAX reader, feeding a small read-only
+// DOM. See json_tree.h. The notes below are about the reference path (RapidJSON); the fast
+// path (parse_fast) replays simdjson's document through the same Builder.
 //
 // The reader parses in situ (strings are decoded inside the tree's copy of the text and
 // point into it), so it never uses its own stack. Not rapidjson::Document: in RapidJSON 1.1
