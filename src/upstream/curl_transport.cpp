@@ -636,23 +636,36 @@ void CurlTransport::Loop::start_transfer(std::unique_ptr<Transfer> transfer) {
   }
 
 
-  // "name: value\0" for every sendable header, then "Expect:\0" (no 100-continue wait).
+  // "name: value\0" for every sendable header, then "Expect:\0" (no 100-continue wait), in
+  // one buffer sized beforehand: the nodes point into it, so it must never reallocate.
+  constexpr std::string_view kNoExpect("Expect:\0", 8);
+  std::size_t bound = kNoExpect.size();
+  for (const auto& header : request.headers) {
+    bound += header.first.size() + header.second.size() + 3;  // ": " and the NUL
+  }
   std::string& text = transfer->header_text;
-  std::vector<std::size_t> starts;
-  starts.reserve(request.headers.size() + 1);
+  text.resize(bound);
+  char* out = text.data();
+  auto& nodes = transfer->header_nodes;
+  nodes.clear();
+  nodes.reserve(request.headers.size() + 1);
+  const auto add_line = [&](std::string_view name, std::string_view separator,
+                            std::string_view value) {
+    nodes.push_back(curl_slist{out, nullptr});
+    for (std::string_view part : {name, separator, value}) {
+      if (part.empty()) continue;
+      std::memcpy(out, part.data(), part.size());
+      out += part.size();
+    }
+  };
   for (const auto& header : request.headers) {
     if (!is_sendable_header(header)) continue;  // never let a value smuggle a header in
-    starts.push_back(text.size());
-    text.append(header.first).append(": ").append(header.second).push_back('\0');
+    add_line(header.first, ": ", header.second);
+    *out++ = '\0';
   }
-  starts.push_back(text.size());
-  text.append("Expect:").push_back('\0');
-  auto& nodes = transfer->header_nodes;
-  nodes.resize(starts.size());
-  for (std::size_t i = 0; i < starts.size(); ++i) {
-    nodes[i].data = &text[starts[i]];
-    nodes[i].next = i + 1 < nodes.size() ? &nodes[i + 1] : nullptr;
-  }
+  add_line(kNoExpect, {}, {});
+  text.resize(static_cast<std::size_t>(out - text.data()));  // shrinking never reallocates
+  for (std::size_t i = 0; i + 1 < nodes.size(); ++i) nodes[i].next = &nodes[i + 1];
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nodes.data());
 
   if (post) {
