@@ -234,22 +234,30 @@ bool has_lone_low_surrogate(const char* s, std::size_t length) {
 }
 
 // The fast path takes texts up to this size: its per-thread parser keeps buffers sized for
-// the largest text it has parsed (about 20 bytes per byte of text), so larger ones, which
-// neither a tokenize request nor a vault reply should be, take the reference path.
+// the largest text it has parsed (about 14 bytes per byte of text, 224 KiB at the limit), so
+// larger texts, which neither a tokenize request nor a vault reply should be, take the
+// reference path.
 constexpr std::size_t kFastPathMaxBytes = 16 * 1024;
 
-// Whether the text may hold the JSON integer -0: a '-', a '0', then anything but a digit, a
+// Whether the text may hold the JSON integer -0: a '-' where a value can start (at the
+// beginning, or after '[', ',', ':' or whitespace), then '0', then anything but a digit, a
 // '.' or an exponent (or the end). simdjson reads that integer as 0, nlohmann as a signed
-// integer; strings such as "a-0b" match too, and merely take the reference path.
+// integer. Inside a string the same bytes merely send the text to the reference path; a
+// '-' after a letter or digit, as in dates and UUIDs, never matches.
 bool may_hold_negative_zero(std::string_view text) {
-  const char* p = text.data();
-  const char* end = p + text.size();
-  while ((p = static_cast<const char*>(std::memchr(p, '-', end - p))) != nullptr) {
-    ++p;
-    if (p == end) return false;
-    if (*p != '0') continue;
-    if (p + 1 == end) return true;
-    const char next = p[1];
+  const char* const begin = text.data();
+  const char* const end = begin + text.size();
+  for (const char* p = begin; (p = static_cast<const char*>(std::memchr(p, '-', end - p))); ++p) {
+    if (p != begin) {
+      const char before = p[-1];
+      if (before != '[' && before != ',' && before != ':' && before != ' ' && before != '\t' &&
+          before != '\n' && before != '\r') {
+        continue;
+      }
+    }
+    if (p + 1 == end || p[1] != '0') continue;
+    if (p + 2 == end) return true;
+    const char next = p[2];
     if (!is_digit(next) && next != '.' && next != 'e' && next != 'E') return true;
   }
   return false;

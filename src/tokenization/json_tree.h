@@ -142,12 +142,13 @@ class JsonTree {
   std::pair<const JsonNode*, const JsonNode*> members(const JsonNode& object) const;
 
  private:
-  class Builder;  // the RapidJSON SAX handler (json_tree.cpp)
+  class Builder;  // builds the tree from RapidJSON's SAX events or simdjson's document
   enum class ReadResult { ok, number_too_big, refused };
 
   ReadResult read_buffer();
 
-  std::string buffer_;           // the text being parsed in situ, NUL-padded; strings point into it
+  std::string buffer_;           // the strings point into it: the text parsed in situ by the
+                                 // reference path (NUL-padded), or the fast path's copies
   std::vector<JsonNode> nodes_;  // values of closed containers, contiguous per container
   std::vector<JsonNode> open_;   // values whose container is still open; at the end, the root
 };

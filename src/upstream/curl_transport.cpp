@@ -664,7 +664,6 @@ void CurlTransport::Loop::start_transfer(std::unique_ptr<Transfer> transfer) {
     *out++ = '\0';
   }
   add_line(kNoExpect, {}, {});
-  text.resize(static_cast<std::size_t>(out - text.data()));  // shrinking never reallocates
   for (std::size_t i = 0; i + 1 < nodes.size(); ++i) nodes[i].next = &nodes[i + 1];
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nodes.data());
 
