@@ -177,6 +177,19 @@ bench_start_tokenizer() {
   bench_die "tokenizer $name never became ready"
 }
 
+# bench_start_relay: bench-relay (bench/relay/) in front of the simulator, with the
+# tokenizer's thread counts: RELAY_PORT, RELAY_PID. Clients talk to it as to the vault.
+bench_start_relay() {
+  local log="$BENCH_RUN_DIR/bench-relay.log"
+  [ -x "$BENCH_BIN/bench-relay" ] || bench_die "$BENCH_BIN/bench-relay is missing (build it first)"
+  "$BENCH_BIN/bench-relay" --upstream-url "http://127.0.0.1:$SIM_PORT" \
+    --threads "${BENCH_TOKENIZER_THREADS:-2}" >"$log" 2>&1 &
+  RELAY_PID=$!
+  BENCH_PIDS+=("$RELAY_PID")
+  RELAY_PORT=$(bench_wait_for "$log" '"message":"listening".*"port":[0-9]+' |
+               grep -oE '"port":[0-9]+' | cut -d: -f2) || bench_die "bench-relay did not start"
+}
+
 # bench_wrk URL tokenizer|vault CONNECTIONS SECONDS [LUA ARGS...]: one wrk run (-t2); prints
 # its BENCH_RESULT line (and BENCH_STATUS lines with classify=1); full output in the run dir.
 bench_wrk() {

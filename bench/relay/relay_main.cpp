@@ -1,0 +1,108 @@
+// bench-relay: the floor of tokenizer's HTTP stack, for row (r) of bench/run.
+//
+// It does what nginx does in row (b) and nothing else: every request is passed to the vault
+// simulator (same path, body and Authorization / Content-Type / Accept headers) and the
+// simulator's status and body are passed back. It is built from the service's own adapters,
+// the Pistache server (src/http/server) and the libcurl event loops (src/upstream/
+// curl_transport), with the service's thread defaults, but without validation, idempotency,
+// resilience, metrics, tracing or logs. So r/b is what the stack costs against nginx, and
+// c/r what the service's own work costs on top of it. Not a product: loopback only, no
+// TLS, no limits, bench use only.
+#include <pthread.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include <CLI/CLI.hpp>
+
+#include "config/config.h"
+#include "http/server.h"
+#include "upstream/curl_transport.h"
+
+namespace {
+
+using namespace tokenizer;
+
+// Passes one request to the vault and its reply back; a transport failure becomes a 502.
+void relay(HttpTransport& transport, const std::string& upstream, ApiRequest request,
+           ResponderPtr responder) {
+  HttpRequest out;
+  out.method = request.method;
+  out.url = upstream + request.path;
+  out.body = std::move(request.body);
+  static constexpr const char* kPassed[][2] = {
+      {"authorization", "Authorization"}, {"content-type", "Content-Type"}, {"accept", "Accept"}};
+  for (const auto& names : kPassed) {
+    if (auto value = request.header(names[0])) out.headers.emplace_back(names[1], *value);
+  }
+  transport.send(std::move(out), [responder = std::move(responder)](HttpResult result) {
+    ApiResponse reply;
+    if (result.response) {
+      reply.status = result.response->status;
+      reply.body = std::move(result.response->body);
+    } else {
+      reply.status = 502;
+      reply.body = R"({"error":"relay: vault unreachable"})";
+    }
+    responder->send(std::move(reply));
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int cores = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  std::string listen = "127.0.0.1:0";
+  std::string upstream;
+  int threads = cores;
+  int loops = cores;
+  CLI::App app{"bench-relay: Pistache + libcurl passing requests to the vault, nothing else"};
+  app.add_option("--listen", listen, "host:port to listen on (loopback)");
+  app.add_option("--upstream-url", upstream, "vault base URL, e.g. http://127.0.0.1:8081")
+      ->required();
+  app.add_option("--threads", threads, "server worker threads (tokenizer's default)")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--upstream-threads", loops, "curl event loops (tokenizer's default)")
+      ->check(CLI::Range(1, 64));
+  CLI11_PARSE(app, argc, argv);
+
+  const auto address = parse_listen_address(listen);
+  if (!address) {
+    std::fprintf(stderr, "bench-relay: --listen: %s\n", address.error().message.c_str());
+    return 2;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
+
+  CurlTransportConfig tc;
+  tc.max_total_connections = tc.max_host_connections = tc.max_idle_connections = 2048;
+  tc.loops = loops;
+  CurlTransport transport(tc);
+  HttpServerOptions so;
+  so.listen = *address;
+  so.threads = threads;
+  HttpServer server(so, [&transport, &upstream](ApiRequest request, ResponderPtr responder) {
+    relay(transport, upstream, std::move(request), std::move(responder));
+  });
+  if (auto started = server.start(); !started) {
+    std::fprintf(stderr, "bench-relay: %s\n", started.error().message.c_str());
+    return 1;
+  }
+  std::printf("{\"message\":\"listening\",\"port\":%u}\n", static_cast<unsigned>(server.port()));
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  server.shutdown();
+  transport.shutdown();
+  return 0;
+}
