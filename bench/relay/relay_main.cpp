@@ -1,16 +1,19 @@
 // bench-relay: the floor of tokenizer's HTTP stack, for row (r) of bench/run.
 //
 // It does what nginx does in row (b) and nothing else: every request is passed to the vault
-// simulator (same path, body and Authorization / Content-Type / Accept headers) and the
-// simulator's status and body are passed back. It is built from the service's own adapters,
+// simulator (same method, path, body, and the Authorization / Content-Type / Accept
+// headers when the client sent them) and the simulator's status and body are passed back (its
+// other headers are not: the benchmark's client reads none). The query string is dropped:
+// the vault's create call takes none. It is built from the service's own adapters,
 // the Pistache server (src/http/server) and the libcurl event loops (src/upstream/
 // curl_transport), with the service's thread defaults, but without validation, idempotency,
-// resilience, metrics, tracing or logs. So r/b is what the stack costs against nginx, and
-// c/r what the service's own work costs on top of it. Not a product: loopback only, no
-// TLS, no limits, bench use only.
+// resilience, metrics, tracing or logs. So r/b is what the stack, as the service drives it,
+// costs against nginx, and c/r what the service's own work costs on top of it. Not a product:
+// loopback only, no TLS, no limits, bench use only.
 #include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -70,6 +73,7 @@ int main(int argc, char** argv) {
   app.add_option("--upstream-threads", loops, "curl event loops (tokenizer's default)")
       ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
+  while (!upstream.empty() && upstream.back() == '/') upstream.pop_back();
 
   const auto address = parse_listen_address(listen);
   if (!address) {
@@ -84,6 +88,8 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   raise_fd_limit();
 
+  // Declared before the server, so destroyed after it: Pistache's workers, which use both
+  // through the dispatcher, are joined first.
   CurlTransportConfig tc;
   tc.max_total_connections = tc.max_host_connections = tc.max_idle_connections = 2048;
   tc.loops = loops;
@@ -102,6 +108,13 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);
+  // Bounded drain, as the service's: calls in flight finish and their replies are written
+  // before the server stops (bench/run only stops it when wrk is done).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while ((transport.in_flight() > 0 || server.unwritten_replies() > 0) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   server.shutdown();
   transport.shutdown();
   return 0;

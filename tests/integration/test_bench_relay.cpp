@@ -1,8 +1,13 @@
 // bench-relay (bench/relay/relay_main.cpp), row r of bench/run: it must pass the vault's reply
 // through unchanged and fail visibly, or the floor it measures is not the one it claims.
 // Built and run only with -DTOKENIZER_BUILD_BENCH=ON (scripts/test turns it on).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <string>
 
 #include "support/http_client.h"
@@ -21,7 +26,9 @@ HttpCall vault_call(const std::string& url, bool with_credentials) {
   HttpCall call;
   call.method = "POST";
   call.url = url + "/v1/payment_methods.json";
-  call.headers = {"Content-Type: application/json", "Accept: application/json"};
+  // Values the relay could not have made up, to see them arrive at the vault as sent.
+  call.headers = {"Content-Type: application/json; charset=utf-8",
+                  "Accept: application/json; q=0.9"};
   call.body = kVaultBody;
   if (with_credentials) {
     call.basic_user = kVaultKey;
@@ -54,28 +61,44 @@ TEST(BenchRelay, PassesTheVaultsStatusAndBodyBothWays) {
   EXPECT_EQ(refused.status, 401) << refused.body;
   EXPECT_NE(refused.body.find("errors.access_denied"), std::string::npos) << refused.body;
 
-  // Both requests reached the vault through the relay.
-  HttpCall stats;
-  stats.url = sim.base_url() + "/__sim/stats";
-  const nlohmann::json counted = reply_json(http_request(stats));
-  EXPECT_EQ(counted["requests"], 2) << counted.dump();
+  // Both requests reached the vault through the relay, with the client's headers.
+  HttpCall log;
+  log.url = sim.base_url() + "/__sim/requests";
+  const nlohmann::json seen = reply_json(http_request(log))["requests"];
+  ASSERT_EQ(seen.size(), 2u) << seen.dump();
+  for (const auto& request : seen) {
+    EXPECT_EQ(request["method"], "POST") << request.dump();
+    EXPECT_EQ(request["path"], "/v1/payment_methods.json") << request.dump();
+    EXPECT_EQ(request["headers"]["content-type"], "application/json; charset=utf-8")
+        << request.dump();
+    EXPECT_EQ(request["headers"]["accept"], "application/json; q=0.9") << request.dump();
+  }
+
+  // SIGTERM stops it cleanly.
+  relay.signal(SIGTERM);
+  EXPECT_EQ(relay.wait_exit(std::chrono::seconds(10)), 0) << relay.stderr_text();
 }
 
 TEST(BenchRelay, AnswersBadGatewayWhenTheVaultIsUnreachable) {
-  std::string closed_url;
-  {
-    ChildProcess sim = start_sim();
-    ASSERT_TRUE(sim.wait_for_port()) << sim.stderr_text();
-    closed_url = sim.base_url();
-    sim.signal(SIGTERM);
-    ASSERT_TRUE(sim.wait_exit(std::chrono::seconds(10)).has_value());
-  }
-  ChildProcess relay(BENCH_RELAY_BIN, {"--upstream-url", closed_url, "--threads", "1",
+  // A port bound but not listening refuses connections, and no other process can take it
+  // while the test holds it.
+  const int held = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(held, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(held, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(getsockname(held, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::string refusing_url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+
+  ChildProcess relay(BENCH_RELAY_BIN, {"--upstream-url", refusing_url, "--threads", "1",
                                        "--upstream-threads", "1"});
   ASSERT_TRUE(relay.wait_for_port()) << relay.stderr_text();
   const HttpReply reply = http_request(vault_call(relay.base_url(), true));
   EXPECT_EQ(reply.status, 502) << reply.body << reply.error;
   EXPECT_NE(reply.body.find("vault unreachable"), std::string::npos) << reply.body;
+  close(held);
 }
 
 }  // namespace
