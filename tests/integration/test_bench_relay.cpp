@@ -1,11 +1,7 @@
 // bench-relay (bench/relay/relay_main.cpp), row r of bench/run: it must pass the vault's reply
 // through unchanged and fail visibly, or the floor it measures is not the one it claims.
 // Built and run only with -DTOKENIZER_BUILD_BENCH=ON (scripts/test turns it on).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <string>
@@ -80,17 +76,9 @@ TEST(BenchRelay, PassesTheVaultsStatusAndBodyBothWays) {
 }
 
 TEST(BenchRelay, AnswersBadGatewayWhenTheVaultIsUnreachable) {
-  // A port bound but not listening refuses connections, and no other process can take it
-  // while the test holds it.
-  const int held = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(held, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(held, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  socklen_t length = sizeof address;
-  ASSERT_EQ(getsockname(held, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  const std::string refusing_url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  RefusingPort refusing;
+  ASSERT_GT(refusing.port(), 0);
+  const std::string refusing_url = "http://127.0.0.1:" + std::to_string(refusing.port());
 
   ChildProcess relay(BENCH_RELAY_BIN, {"--upstream-url", refusing_url, "--threads", "1",
                                        "--upstream-threads", "1"});
@@ -98,7 +86,6 @@ TEST(BenchRelay, AnswersBadGatewayWhenTheVaultIsUnreachable) {
   const HttpReply reply = http_request(vault_call(relay.base_url(), true));
   EXPECT_EQ(reply.status, 502) << reply.body << reply.error;
   EXPECT_NE(reply.body.find("vault unreachable"), std::string::npos) << reply.body;
-  close(held);
 }
 
 }  // namespace

@@ -7,9 +7,6 @@
 // processes: there is no event to block on). Statistical tests use bounds that follow from the
 // configuration passed to the service, not tuned constants.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -383,30 +380,6 @@ TEST(Resilience, ResetOnAReusedConnectionReachesTheVaultOnce) {
       << "the vault received the create request more than once (libcurl's silent resend on a "
          "reused connection)";
 }
-
-// A loopback port that refuses connections: bound (so nobody else takes it) but not listening.
-class RefusingPort {
- public:
-  RefusingPort() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port_ = ntohs(addr.sin_port);
-    }
-  }
-  ~RefusingPort() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 // (6b) Connection refused: nothing reached the vault, so it is retried up to
 // --retry-max-attempts times, then 503 upstream_unavailable with Retry-After.

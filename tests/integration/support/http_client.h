@@ -1,6 +1,7 @@
 // Test HTTP clients: `http_request()` (libcurl easy, one request per call, optional
 // connection reuse through a `CurlSession`) and `RawConnection` (a plain socket for
-// byte-exact requests: malformed framing, keep-alive checks, abrupt closes).
+// byte-exact requests: malformed framing, keep-alive checks, abrupt closes); and
+// `RefusingPort`, a vault address that refuses connections.
 #pragma once
 
 #include <chrono>
@@ -64,6 +65,21 @@ class RawConnection {
  private:
   int fd_ = -1;
   std::string buffer_;
+};
+
+// A loopback port that refuses connections: bound (so nobody else takes it while this lives)
+// but not listening. port() is 0 when the socket could not be bound.
+class RefusingPort {
+ public:
+  RefusingPort();
+  ~RefusingPort();
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
 };
 
 }  // namespace tokenizer::testing
