@@ -177,17 +177,44 @@ bench_start_tokenizer() {
   bench_die "tokenizer $name never became ready"
 }
 
-# bench_start_relay: bench-relay (bench/relay/) in front of the simulator, with the
-# tokenizer's thread counts: RELAY_PORT, RELAY_PID. Clients talk to it as to the vault.
+# bench_start_relay [NAME [ARGS...]]: bench-relay (bench/relay/) in front of the simulator, with
+# the tokenizer's thread counts and ARGS (e.g. --header): RELAY_PORT, RELAY_PID. Clients talk
+# to it as to the vault.
 bench_start_relay() {
-  local log="$BENCH_RUN_DIR/bench-relay.log"
+  local name=${1:-r}
+  shift $(($# > 0 ? 1 : 0))
+  local log="$BENCH_RUN_DIR/bench-relay-$name.log"
   [ -x "$BENCH_BIN/bench-relay" ] || bench_die "$BENCH_BIN/bench-relay is missing (build it first)"
   "$BENCH_BIN/bench-relay" --upstream-url "http://127.0.0.1:$SIM_PORT" \
-    --threads "${BENCH_TOKENIZER_THREADS:-2}" >"$log" 2>&1 &
+    --threads "${BENCH_TOKENIZER_THREADS:-2}" "$@" >"$log" 2>&1 &
   RELAY_PID=$!
   BENCH_PIDS+=("$RELAY_PID")
   RELAY_PORT=$(bench_wait_for "$log" '"message":"listening".*"port":[0-9]+' |
-               grep -oE '"port":[0-9]+' | cut -d: -f2) || bench_die "bench-relay did not start"
+               grep -oE '"port":[0-9]+' | cut -d: -f2) || bench_die "bench-relay $name did not start"
+}
+
+# bench_propagation_headers PORT: one tokenize request through the traced tokenizer at PORT;
+# prints, one per line as "name: value", the trace-propagation headers it sent the vault
+# (x-datadog-*, traceparent, tracestate), read back from the simulator's request log.
+bench_propagation_headers() {
+  local port=$1 payload
+  curl -fs -o /dev/null -X DELETE "http://127.0.0.1:$SIM_PORT/__sim/requests" ||
+    bench_die "could not clear the simulator's request log"
+  payload='{"payment_method":{"card_number":"4111111111111111","month":"12","year":"2030",'
+  payload+='"first_name":"Ada","last_name":"Lovelace","cvv":"123"}}'
+  curl -fs -o /dev/null -u demo:demo-password \
+    -H 'Content-Type: application/json' -d "$payload" \
+    "http://127.0.0.1:$port/api/v1/payment_methods/tokenize" ||
+    bench_die "the tokenize request for the propagation headers failed"
+  curl -fs "http://127.0.0.1:$SIM_PORT/__sim/requests" | python3 -c '
+import json, sys
+for request in json.load(sys.stdin)["requests"]:
+    if request["path"] != "/v1/payment_methods.json":
+        continue
+    for name, value in sorted(request["headers"].items()):
+        if name.startswith("x-datadog-") or name in ("traceparent", "tracestate"):
+            print("%s: %s" % (name, value))
+    break'
 }
 
 # bench_wrk URL tokenizer|vault CONNECTIONS SECONDS [LUA ARGS...]: one wrk run (-t2); prints

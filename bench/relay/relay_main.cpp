@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -32,7 +33,9 @@ namespace {
 using namespace tokenizer;
 
 // Passes one request to the vault and its reply back; a transport failure becomes a 502.
-void relay(HttpTransport& transport, const std::string& upstream, ApiRequest request,
+// `extra` (--header) is added to every vault request as given, after the passed headers.
+void relay(HttpTransport& transport, const std::string& upstream,
+           const std::vector<std::pair<std::string, std::string>>& extra, ApiRequest request,
            ResponderPtr responder) {
   HttpRequest out;
   out.method = request.method;
@@ -43,6 +46,7 @@ void relay(HttpTransport& transport, const std::string& upstream, ApiRequest req
   for (const auto& names : kPassed) {
     if (auto value = request.header(names[0])) out.headers.emplace_back(names[1], *value);
   }
+  out.headers.insert(out.headers.end(), extra.begin(), extra.end());
   transport.send(std::move(out), [responder = std::move(responder)](HttpResult result) {
     ApiResponse reply;
     if (result.response) {
@@ -64,6 +68,7 @@ int main(int argc, char** argv) {
   std::string upstream;
   int threads = cores;
   int loops = cores;
+  std::vector<std::string> header_lines;
   CLI::App app{"bench-relay: Pistache + libcurl passing requests to the vault, nothing else"};
   app.add_option("--listen", listen, "host:port to listen on (loopback)");
   app.add_option("--upstream-url", upstream, "vault base URL, e.g. http://127.0.0.1:8081")
@@ -72,7 +77,22 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   app.add_option("--upstream-threads", loops, "curl event loops (tokenizer's default)")
       ->check(CLI::Range(1, 64));
+  app.add_option("--header", header_lines,
+                 "\"Name: value\" added to every vault request (repeatable); bench/run's row p "
+                 "adds the six trace-propagation headers the tokenizer sends");
   CLI11_PARSE(app, argc, argv);
+  std::vector<std::pair<std::string, std::string>> extra;
+  for (const auto& line : header_lines) {
+    const auto colon = line.find(':');
+    const auto value = line.find_first_not_of(' ', colon == std::string::npos ? 0 : colon + 1);
+    if (colon == std::string::npos || colon == 0 || value == std::string::npos ||
+        line.find_first_of("\r\n") != std::string::npos) {
+      std::fprintf(stderr, "bench-relay: --header: want \"Name: value\", got \"%s\"\n",
+                   line.c_str());
+      return 2;
+    }
+    extra.emplace_back(line.substr(0, colon), line.substr(value));
+  }
   while (!upstream.empty() && upstream.back() == '/') upstream.pop_back();
 
   const auto address = parse_listen_address(listen);
@@ -97,8 +117,9 @@ int main(int argc, char** argv) {
   HttpServerOptions so;
   so.listen = *address;
   so.threads = threads;
-  HttpServer server(so, [&transport, &upstream](ApiRequest request, ResponderPtr responder) {
-    relay(transport, upstream, std::move(request), std::move(responder));
+  HttpServer server(so, [&transport, &upstream, &extra](ApiRequest request,
+                                                        ResponderPtr responder) {
+    relay(transport, upstream, extra, std::move(request), std::move(responder));
   });
   if (auto started = server.start(); !started) {
     std::fprintf(stderr, "bench-relay: %s\n", started.error().message.c_str());

@@ -75,6 +75,41 @@ TEST(BenchRelay, PassesTheVaultsStatusAndBodyBothWays) {
   EXPECT_EQ(relay.wait_exit(std::chrono::seconds(10)), 0) << relay.stderr_text();
 }
 
+// Row p of bench/run: the relay adds the tokenizer's trace-propagation headers, as given, to
+// every vault request, so p/r is what writing them costs on the stack alone.
+TEST(BenchRelay, AddsTheGivenHeadersToEveryVaultRequest) {
+  ChildProcess sim = start_sim();
+  ASSERT_TRUE(sim.wait_for_port()) << sim.stderr_text();
+  const std::string traceparent = "00-6b05947b00000000450ae492077a38e7-6eb08e611329609d-01";
+  ChildProcess relay(BENCH_RELAY_BIN,
+                     {"--upstream-url", sim.base_url(), "--threads", "1", "--upstream-threads", "1",
+                      "--header", "traceparent: " + traceparent, "--header",
+                      "x-datadog-tags:_dd.p.tid=6b05947b00000000,_dd.p.dm=-1"});
+  ASSERT_TRUE(relay.wait_for_port()) << relay.stderr_text();
+  for (int i = 0; i < 2; ++i) {
+    const HttpReply ok = http_request(vault_call(relay.base_url(), true));
+    ASSERT_EQ(ok.status, 201) << ok.body << ok.error;
+  }
+  HttpCall log;
+  log.url = sim.base_url() + "/__sim/requests";
+  const nlohmann::json seen = reply_json(http_request(log))["requests"];
+  ASSERT_EQ(seen.size(), 2u) << seen.dump();
+  for (const auto& request : seen) {
+    EXPECT_EQ(request["headers"]["traceparent"], traceparent) << request.dump();
+    EXPECT_EQ(request["headers"]["x-datadog-tags"], "_dd.p.tid=6b05947b00000000,_dd.p.dm=-1")
+        << request.dump();
+    EXPECT_EQ(request["headers"]["accept"], "application/json; q=0.9") << request.dump();
+  }
+}
+
+TEST(BenchRelay, RefusesAHeaderWithoutNameOrValue) {
+  for (const char* bad : {"no-colon", ": value", "name:", "name:   "}) {
+    ChildProcess relay(BENCH_RELAY_BIN, {"--upstream-url", "http://127.0.0.1:9", "--header", bad});
+    EXPECT_EQ(relay.wait_exit(std::chrono::seconds(10)), 2) << bad;
+    EXPECT_NE(relay.stderr_text().find("--header"), std::string::npos) << relay.stderr_text();
+  }
+}
+
 TEST(BenchRelay, AnswersBadGatewayWhenTheVaultIsUnreachable) {
   RefusingPort refusing;
   ASSERT_GT(refusing.port(), 0);
