@@ -1,10 +1,12 @@
-// bench-relay: the floor of tokenizer's HTTP stack, for row (r) of bench/run.
+// bench-relay: the floor of tokenizer's HTTP stack, for rows (r) and (p) of bench/run.
 //
 // It does what nginx does in row (b) and nothing else: every request is passed to the vault
 // simulator (same method, path, body, and the Authorization / Content-Type / Accept
 // headers when the client sent them) and the simulator's status and body are passed back (its
 // other headers are not: the benchmark's client reads none). The query string is dropped:
-// the vault's create call takes none. It is built from the service's own adapters,
+// the vault's create call takes none. With --header it adds fixed header lines to every vault
+// request: row (p) adds the tokenizer's six trace-propagation headers, to measure what writing
+// them costs on this stack alone. It is built from the service's own adapters,
 // the Pistache server (src/http/server) and the libcurl event loops (src/upstream/
 // curl_transport), with the service's thread defaults, but without validation, idempotency,
 // resilience, metrics, tracing or logs. So r/b is what the stack, as the service drives it,
