@@ -638,8 +638,8 @@ void CurlTransport::Loop::start_transfer(std::unique_ptr<Transfer> transfer) {
 
   // "name: value\0" for every sendable header, then "Expect:\0" (no 100-continue wait), in
   // one buffer sized beforehand: the nodes point into it, so it must never reallocate.
-  constexpr std::string_view kNoExpect("Expect:\0", 8);
-  std::size_t bound = kNoExpect.size();
+  constexpr std::string_view kNoExpect = "Expect:";
+  std::size_t bound = kNoExpect.size() + 1;
   for (const auto& header : request.headers) {
     bound += header.first.size() + header.second.size() + 3;  // ": " and the NUL
   }
@@ -649,21 +649,21 @@ void CurlTransport::Loop::start_transfer(std::unique_ptr<Transfer> transfer) {
   auto& nodes = transfer->header_nodes;
   nodes.clear();
   nodes.reserve(request.headers.size() + 1);
-  const auto add_line = [&](std::string_view name, std::string_view separator,
-                            std::string_view value) {
-    nodes.push_back(curl_slist{out, nullptr});
-    for (std::string_view part : {name, separator, value}) {
-      if (part.empty()) continue;
-      std::memcpy(out, part.data(), part.size());
-      out += part.size();
-    }
+  const auto append = [&out](std::string_view part) {
+    std::memcpy(out, part.data(), part.size());
+    out += part.size();
   };
   for (const auto& header : request.headers) {
     if (!is_sendable_header(header)) continue;  // never let a value smuggle a header in
-    add_line(header.first, ": ", header.second);
+    nodes.push_back(curl_slist{out, nullptr});
+    append(header.first);
+    append(": ");
+    append(header.second);
     *out++ = '\0';
   }
-  add_line(kNoExpect, {}, {});
+  nodes.push_back(curl_slist{out, nullptr});
+  append(kNoExpect);
+  *out++ = '\0';
   for (std::size_t i = 0; i + 1 < nodes.size(); ++i) nodes[i].next = &nodes[i + 1];
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nodes.data());
 
